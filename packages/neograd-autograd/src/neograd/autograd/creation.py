@@ -1,0 +1,179 @@
+"""Functions that create tensors: constants, ranges and random values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from neograd.autograd.dtypes import as_dtype, get_default_dtype
+from neograd.autograd.ops._args import is_int, shape_arg
+from neograd.autograd.random import default_generator
+from neograd.autograd.tensor import Tensor
+
+__all__ = [
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "rand",
+    "randn",
+    "rand_like",
+    "randn_like",
+    "randint",
+    "randperm",
+    "arange",
+    "linspace",
+    "eye",
+]
+
+
+def _new(op: str, array: np.ndarray, requires_grad: bool) -> Tensor:
+    if requires_grad and array.dtype.kind != "f":
+        raise TypeError(f"{op}: only floating dtypes can require grad, got dtype={array.dtype}")
+    return Tensor._make(array, bool(requires_grad))
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    return get_default_dtype() if dtype is None else as_dtype(dtype)
+
+
+def _size(op: str, size: tuple[Any, ...]) -> tuple[int, ...]:
+    shape = shape_arg(op, size)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: sizes must be non-negative, got {shape}")
+    return shape
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return _new("zeros", np.zeros(_size("zeros", size), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return _new("ones", np.ones(_size("ones", size), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor (its values are whatever was in memory)."""
+    return _new("empty", np.empty(_size("empty", size), _float_dtype(dtype)), requires_grad)
+
+
+def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value`` (bool gives bool, int int64, float the default dtype)."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        if isinstance(fill_value, (bool, np.bool_)):
+            dtype = np.bool_
+        elif is_int(fill_value):
+            dtype = np.int64
+        elif isinstance(fill_value, (float, np.floating)):
+            dtype = get_default_dtype()
+        else:
+            raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
+    return _new("full", np.full(_size("full", (size,)), fill_value, as_dtype(dtype)), requires_grad)
+
+
+def _like(input: Tensor, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(input).__name__}")
+    return input.shape, input.dtype if dtype is None else as_dtype(dtype)
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``input``'s shape and dtype."""
+    return _new("zeros_like", np.zeros(*_like(input, dtype)), requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``input``'s shape and dtype."""
+    return _new("ones_like", np.ones(*_like(input, dtype)), requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new("empty_like", np.empty(*_like(input, dtype)), requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in ``input``'s shape and dtype."""
+    shape, d = _like(input, dtype)
+    return _new("full_like", np.full(shape, fill_value, d), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Uniform random values in [0, 1), from neograd's generator (see manual_seed)."""
+    g = generator or default_generator
+    d = _float_dtype(dtype)
+    return _new("rand", g.random(_size("rand", size)).astype(d, copy=False), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Standard normal random values, from neograd's generator (see manual_seed)."""
+    g = generator or default_generator
+    d = _float_dtype(dtype)
+    return _new("randn", g.standard_normal(_size("randn", size)).astype(d, copy=False), requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, d = _like(input, dtype)
+    return rand(shape, dtype=d, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, d = _like(input, dtype)
+    return randn(shape, dtype=d, requires_grad=requires_grad)
+
+
+def randint(
+    *args: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False, generator: Any = None
+) -> Tensor:
+    """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None and args and not is_int(args[-1]):
+        *args, size = args
+    if size is None or len(args) not in (1, 2):
+        raise TypeError("randint: call it as randint(high, size) or randint(low, high, size)")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if not high > low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    g = generator or default_generator
+    d = np.int64 if dtype is None else as_dtype(dtype)
+    values = g.integers(low, high, _size("randint", (size,))).astype(d, copy=False)
+    return _new("randint", values, requires_grad)
+
+
+def randperm(n: int, *, dtype: Any = None, generator: Any = None) -> Tensor:
+    """A random permutation of 0..n-1."""
+    g = generator or default_generator
+    return Tensor._make(g.permutation(n).astype(np.int64 if dtype is None else as_dtype(dtype)))
+
+
+def arange(
+    start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Values from start (inclusive) to end (exclusive) by step; int64 if all are ints."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype is None:
+        dtype = np.int64 if all(is_int(v) for v in (start, end, step)) else get_default_dtype()
+    return _new("arange", np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+
+
+def linspace(
+    start: float, end: float, steps: int, *, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """``steps`` evenly spaced values from start to end, both included."""
+    if not is_int(steps) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    return _new("linspace", np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (n x n by default)."""
+    return _new("eye", np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)

@@ -1,0 +1,51 @@
+"""Which arrays were changed in place, and when: so that backward never uses a stale saved array.
+
+In-place operations are rare and every op saves arrays, so the cost sits with the rare
+side. Each in-place change stamps the changed array (and the array whose memory it views)
+with a new epoch; a node remembers the epoch at its forward; backward checks whether any
+array the node saved was stamped later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import weakref
+
+import numpy as np
+
+__all__ = ["mark_changed", "changed_since", "epoch"]
+
+_counter = itertools.count(1)
+_current = [0]
+_lock = threading.Lock()
+# id(array) -> (weak reference to the array, epoch of its last in-place change)
+_stamps: dict[int, tuple[weakref.ref, int]] = {}
+
+
+def epoch() -> int:
+    """The epoch now: later in-place changes get larger epochs."""
+    return _current[0]
+
+
+def mark_changed(array: np.ndarray) -> None:
+    """Record that ``array`` (and the memory it views) was just changed in place."""
+    with _lock:
+        e = _current[0] = next(_counter)
+        for a in (array, array.base):
+            if isinstance(a, np.ndarray):
+                _stamps[id(a)] = (weakref.ref(a), e)
+        if len(_stamps) > 4096:  # forget arrays that no longer exist
+            for k in [k for k, (ref, _) in _stamps.items() if ref() is None]:
+                del _stamps[k]
+
+
+def changed_since(array: np.ndarray, since: int) -> bool:
+    """Whether ``array``, or memory it shares with a changed array, changed after epoch ``since``."""
+    if _current[0] <= since:  # nothing at all changed in place since
+        return False
+    for a in (array, array.base):
+        stamp = _stamps.get(id(a)) if isinstance(a, np.ndarray) else None
+        if stamp is not None and stamp[0]() is a and stamp[1] > since:
+            return True
+    return False

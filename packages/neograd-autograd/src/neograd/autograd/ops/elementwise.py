@@ -1,0 +1,612 @@
+"""Elementwise ops: arithmetic, math functions, activations, comparisons.
+
+Binary ops broadcast as NumPy does; their backward returns gradients of the broadcast
+shape and the engine sums each back to its input's shape (``sum_to``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from neograd.autograd.dtypes import as_dtype, get_default_dtype
+from neograd.autograd.function import Function
+from neograd.autograd.tensor import Tensor
+
+__all__ = [
+    "add",
+    "sub",
+    "subtract",
+    "mul",
+    "multiply",
+    "div",
+    "divide",
+    "true_divide",
+    "pow",
+    "neg",
+    "negative",
+    "abs",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "sign",
+    "maximum",
+    "minimum",
+    "where",
+    "masked_fill",
+    "clamp",
+    "clip",
+    "clone",
+    "to_dtype",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "logical_not",
+    "logical_and",
+    "logical_or",
+    "isnan",
+    "isinf",
+    "isfinite",
+]
+
+
+def _operands(a: Any, b: Any) -> tuple[Any, Any]:
+    """Give both operands of a binary op the dtypes torch would compute in.
+
+    NOTE: NumPy computes int (op) float in float64 and, in NumPy 1.x, promotes a 0-d
+    float32 array with a Python float to float64; torch keeps the tensor's float dtype.
+    Python numbers become NumPy scalars of the tensor's dtype, so both agree.
+    """
+    da = a.data.dtype if isinstance(a, Tensor) else None
+    db = b.data.dtype if isinstance(b, Tensor) else None
+    if da is db:
+        return a, b
+    if da is None:
+        return _pair_with(b, a, db)[::-1]
+    if db is None:
+        return _pair_with(a, b, da)
+    if da.kind == "f" and db.kind != "f":
+        return a, Tensor._make(b.data.astype(da))
+    if db.kind == "f" and da.kind != "f":
+        return Tensor._make(a.data.astype(db)), b
+    return a, b  # both floating, or both not: NumPy's promotion is torch's
+
+
+def _pair_with(t: Tensor, other: Any, dtype: np.dtype) -> tuple[Any, Any]:
+    """A tensor and a non-tensor operand (Python number or array)."""
+    if isinstance(other, (bool, int, float)):
+        if dtype.kind == "f":
+            return t, dtype.type(other)
+        if isinstance(other, float):  # int tensor with a float: the default float dtype
+            f = get_default_dtype()
+            return Tensor._make(t.data.astype(f)), f.type(other)
+        return t, other
+    if isinstance(other, np.ndarray) and dtype.kind == "f" and other.dtype.kind != "f":
+        return t, other.astype(dtype)
+    if other is None or isinstance(other, str):
+        raise TypeError(f"unsupported operand of type {type(other).__name__} for a tensor operation")
+    return t, other
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        return grad_output, grad_output
+
+
+def add(input: Any, other: Any, *, alpha: float = 1) -> Tensor:
+    """input + alpha * other, with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return Add.apply(*_operands(input, other))
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a - b
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        return grad_output, -grad_output
+
+
+def sub(input: Any, other: Any, *, alpha: float = 1) -> Tensor:
+    """input - alpha * other, with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return Sub.apply(*_operands(input, other))
+
+
+subtract = sub
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad_output * b if need_a else None), (grad_output * a if need_b else None)
+
+
+def mul(input: Any, other: Any) -> Tensor:
+    """input * other, elementwise with broadcasting."""
+    return Mul.apply(*_operands(input, other))
+
+
+multiply = mul
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        need_a, need_b = ctx.needs_input_grad
+        return (grad_output / b if need_a else None), (-grad_output * a / (b * b) if need_b else None)
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """input / other (true division; integers divide to the default float dtype)."""
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        a = input.data if isinstance(input, Tensor) else input
+        b = other.data if isinstance(other, Tensor) else other
+        q = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(np.true_divide(a, b))
+        return Tensor._make(np.asarray(q).astype(np.result_type(a, b), copy=False))
+    a, b = _operands(input, other)
+    ka = a.data.dtype.kind if isinstance(a, Tensor) else np.asarray(a).dtype.kind
+    kb = b.data.dtype.kind if isinstance(b, Tensor) else np.asarray(b).dtype.kind
+    if ka != "f" and kb != "f":  # int / int: torch divides in the default float dtype
+        a, b = to_dtype(Tensor(a), get_default_dtype()), to_dtype(Tensor(b), get_default_dtype())
+    return Div.apply(a, b)
+
+
+divide = true_divide = div
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:  # d(a^b)/da = b a^(b-1)
+            grad_a = grad_output * b * a ** (b - 1)
+        if need_b:  # d(a^b)/db = a^b log(a); torch takes it as 0 where a == 0 and b >= 0
+            grad_b = Where.apply((a == 0) & (b >= 0), 0.0, grad_output * out * Log.apply(a))
+        return grad_a, grad_b
+
+
+def pow(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent, elementwise (either may be a number)."""
+    return Pow.apply(*_operands(input, exponent))
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return -grad_output
+
+
+def neg(input: Tensor) -> Tensor:
+    """-input."""
+    return Neg.apply(input)
+
+
+negative = neg
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.sign = np.sign(x)  # the gradient at 0 is 0, as in torch
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return grad_output * ctx.sign
+
+
+def abs(input: Tensor) -> Tensor:
+    """|input|."""
+    return Abs.apply(input)
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (y,) = ctx.saved_tensors  # d(e^x)/dx = e^x
+        return grad_output * y
+
+
+def exp(input: Tensor) -> Tensor:
+    """e ** input."""
+    return Exp.apply(input)
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return grad_output / x
+
+
+def log(input: Tensor) -> Tensor:
+    """Natural logarithm."""
+    return Log.apply(input)
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return grad_output / (1 + x)
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + input), accurate for small inputs."""
+    return Log1p.apply(input)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (y,) = ctx.saved_tensors  # d(sqrt x)/dx = 1 / (2 sqrt x)
+        return grad_output / (2 * y)
+
+
+def sqrt(input: Tensor) -> Tensor:
+    """Square root."""
+    return Sqrt.apply(input)
+
+
+def square(input: Tensor) -> Tensor:
+    """input * input."""
+    return mul(input, input)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return grad_output * Cos.apply(x)
+
+
+def sin(input: Tensor) -> Tensor:
+    """Sine."""
+    return Sin.apply(input)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return -grad_output * Sin.apply(x)
+
+
+def cos(input: Tensor) -> Tensor:
+    """Cosine."""
+    return Cos.apply(input)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (y,) = ctx.saved_tensors  # d(tanh x)/dx = 1 - tanh(x)^2
+        return grad_output * (1 - y * y)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh.apply(input)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        # NOTE: 1 / (1 + e^-x) overflows for large negative x; this form cannot
+        y = np.tanh(x * 0.5)
+        y += 1
+        y *= 0.5
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (y,) = ctx.saved_tensors  # d(sigmoid x)/dx = sigmoid(x) (1 - sigmoid(x))
+        return grad_output * y * (1 - y)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + e^-input)."""
+    return Sigmoid.apply(input)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.mask = x > 0  # the gradient at 0 is 0, as in torch
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return grad_output * ctx.mask
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(input, 0)."""
+    return Relu.apply(input)
+
+
+class Sign(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return np.sign(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return grad_output * 0
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (its gradient is zero)."""
+    return Sign.apply(input)
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.maximum(a, b)
+        # a's share of the gradient: 1 where a wins, 1/2 at ties (as torch), 0 where b wins
+        ctx.share = np.where(a == b, 0.5, a > b).astype(out.dtype, copy=False)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        return grad_output * ctx.share, grad_output * (1 - ctx.share)
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    """The elementwise maximum; at ties each input receives half the gradient."""
+    return Maximum.apply(*_operands(input, other))
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.minimum(a, b)
+        ctx.share = np.where(a == b, 0.5, a < b).astype(out.dtype, copy=False)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        return grad_output * ctx.share, grad_output * (1 - ctx.share)
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    """The elementwise minimum; at ties each input receives half the gradient."""
+    return Minimum.apply(*_operands(input, other))
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx: Any, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any, Any]:
+        c = ctx.condition
+        return None, Where.apply(c, grad_output, 0.0), Where.apply(c, 0.0, grad_output)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """``input`` where ``condition`` is true, else ``other`` (with broadcasting)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    a, b = _operands(input, other)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)
+    return Where.apply(cond, a, b)
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    """``input`` with ``value`` wherever ``mask`` is true."""
+    return where(mask, value, input)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, min: Any, max: Any) -> np.ndarray:
+        inside = np.ones(x.shape, bool)
+        if min is not None:
+            inside &= x >= min
+        if max is not None:
+            inside &= x <= max
+        ctx.inside = inside  # the gradient passes where min <= x <= max, as in torch
+        return np.clip(x, min, max).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, None, None]:
+        return grad_output * ctx.inside, None, None
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to [min, max] (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    bounds = []
+    for name, bound in (("min", min), ("max", max)):
+        if isinstance(bound, Tensor):
+            if bound.requires_grad:
+                raise NotImplementedError(
+                    f"clamp: a {name} that requires grad is not supported; use maximum/minimum"
+                )
+            bound = bound.data
+        bounds.append(bound)
+    return Clamp.apply(input, *bounds)
+
+
+clip = clamp
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return grad_output
+
+
+def clone(input: Tensor) -> Tensor:
+    """A copy that stays in the graph."""
+    return Clone.apply(input)
+
+
+class ToDtype(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return grad_output  # the engine casts it back to the input's dtype
+
+
+def to_dtype(input: Tensor, dtype: Any) -> Tensor:
+    """``input`` converted to ``dtype`` (the same tensor if it already has it)."""
+    d = as_dtype(dtype)
+    if input.data.dtype == d:
+        return input
+    return ToDtype.apply(input, dtype=d)
+
+
+def _compare(ufunc: np.ufunc, input: Any, other: Any) -> Tensor:
+    a = input.data if isinstance(input, Tensor) else input
+    b = other.data if isinstance(other, Tensor) else other
+    return Tensor._make(np.asarray(ufunc(a, b)))
+
+
+def eq(input: Any, other: Any) -> Tensor:
+    """input == other, elementwise, as a bool tensor (no gradient)."""
+    return _compare(np.equal, input, other)
+
+
+def ne(input: Any, other: Any) -> Tensor:
+    return _compare(np.not_equal, input, other)
+
+
+def lt(input: Any, other: Any) -> Tensor:
+    return _compare(np.less, input, other)
+
+
+def le(input: Any, other: Any) -> Tensor:
+    return _compare(np.less_equal, input, other)
+
+
+def gt(input: Any, other: Any) -> Tensor:
+    return _compare(np.greater, input, other)
+
+
+def ge(input: Any, other: Any) -> Tensor:
+    return _compare(np.greater_equal, input, other)
+
+
+def logical_and(input: Any, other: Any) -> Tensor:
+    return _compare(np.logical_and, input, other)
+
+
+def logical_or(input: Any, other: Any) -> Tensor:
+    return _compare(np.logical_or, input, other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return Tensor._make(np.logical_not(input.data))
+
+
+def isnan(input: Tensor) -> Tensor:
+    return Tensor._make(np.isnan(input.data))
+
+
+def isinf(input: Tensor) -> Tensor:
+    return Tensor._make(np.isinf(input.data))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return Tensor._make(np.isfinite(input.data))

@@ -1,0 +1,46 @@
+"""neograd's own random number generator: reproducible with manual_seed, independent of np.random."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["default_generator", "manual_seed", "seed", "get_rng_state", "set_rng_state"]
+
+default_generator = np.random.Generator(np.random.PCG64())
+"""The generator behind rand, randn, randint, randperm and neograd.nn's initialisation."""
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed neograd's generator so that what follows is reproducible; returns the generator.
+
+    Example:
+        >>> manual_seed(0); a = randn(3)
+        >>> manual_seed(0); b = randn(3)   # a and b are equal
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
+    default_generator.bit_generator.state = np.random.PCG64(int(seed)).state
+    return default_generator
+
+
+def seed() -> int:
+    """Seed neograd's generator from the operating system's entropy; returns the seed used."""
+    s = int(np.random.SeedSequence().entropy % (2**63))
+    manual_seed(s)
+    return s
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The generator's state as a plain dict of ints and strings (JSON-safe, no pickle)."""
+    return default_generator.bit_generator.state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore a state returned by get_rng_state()."""
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError("set_rng_state: expected a state dict returned by get_rng_state()")
+    default_generator.bit_generator.state = state

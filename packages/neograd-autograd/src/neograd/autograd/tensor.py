@@ -1,0 +1,818 @@
+"""Tensor: a NumPy array that remembers how it was computed.
+
+A Tensor wraps one ndarray (``.data``). When an operation runs on tensors that require
+grad, the result points to the node that made it (``grad_fn``), and that node points to
+its inputs: the graph is built as a side effect of the forward pass. ``backward()`` walks
+it back from the output (see engine.py).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from neograd.autograd import inplace
+from neograd.autograd.dtypes import as_dtype, get_default_dtype
+from neograd.autograd.grad_mode import is_grad_enabled
+
+if TYPE_CHECKING:
+    from neograd.autograd.function import Function
+
+__all__ = ["Tensor", "tensor", "from_numpy"]
+
+_float = builtins.float
+_int = builtins.int
+_bool = builtins.bool
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert tensor data to an ndarray with neograd's dtype rules (see :func:`tensor`)."""
+    if isinstance(data, Tensor):
+        arr = np.array(data.data)
+    elif isinstance(data, np.ndarray):
+        arr = np.array(data)
+    else:
+        try:
+            arr = np.array(data)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"tensor: cannot convert {type(data).__name__} to a tensor: {e}") from None
+        if arr.dtype.kind == "f":
+            arr = arr.astype(get_default_dtype(), copy=False)  # Python floats
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64, copy=False)  # Python ints, as torch
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype), copy=False)
+    elif arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: data must be numeric (bool, int or float), got an array of dtype {arr.dtype}"
+        )
+    return arr
+
+
+class Tensor:
+    """A multi-dimensional array with reverse-mode automatic differentiation.
+
+    Create tensors with :func:`tensor` (or ``Tensor(data)``, the same), the creation
+    functions (``zeros``, ``randn``, ...) or as results of operations.
+
+    Attributes:
+        data: the ndarray holding the values.
+        requires_grad: whether operations on this tensor are recorded for backward.
+        grad: the accumulated gradient (a Tensor) of a leaf, after ``backward()``.
+        grad_fn: the node that created this tensor, or None for a leaf.
+
+    Example:
+        >>> a = tensor(3.0, requires_grad=True)
+        >>> b = tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> c = a + b
+        >>> c.backward([1, 1, 1])
+        >>> a.grad, b.grad
+        (tensor(3.), tensor([1., 1., 1.]))
+    """
+
+    # NOTE: one Tensor is created per operation, so slots keep creation and attribute access cheap
+    __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "requires_grad")
+
+    # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: _bool = False) -> None:
+        arr = _to_array(data, dtype)
+        if requires_grad and arr.dtype.kind != "f":
+            if dtype is not None:
+                raise TypeError(f"tensor: only floating dtypes can require grad, got dtype={arr.dtype}")
+            arr = arr.astype(get_default_dtype())  # the seed's tensor([1, 2, 3], requires_grad=True)
+        self.data = arr
+        self.requires_grad = _bool(requires_grad)
+        self.grad: Tensor | None = None
+        self._node: Function | None = None
+        self._retains_grad = False
+
+    @classmethod
+    def _make(cls, data: np.ndarray, requires_grad: _bool = False, node: Function | None = None) -> Tensor:
+        """Wrap an ndarray without copying or checking: the fast path used by every op."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._node = node
+        t._retains_grad = False
+        return t
+
+    # ---- attributes -------------------------------------------------------------------
+    @property
+    def grad_fn(self) -> Function | None:
+        return self._node
+
+    @property
+    def is_leaf(self) -> _bool:
+        """True for tensors not created by a recorded operation (their .grad is kept)."""
+        return self._node is None
+
+    @property
+    def retains_grad(self) -> _bool:
+        return self._retains_grad
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def shape(self) -> tuple[_int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> _int:
+        return self.data.ndim
+
+    @property
+    def T(self) -> Tensor:
+        """This tensor with its dimensions reversed."""
+        return permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        """The transpose of the last two dimensions (batched matrices)."""
+        return transpose(self, -2, -1)
+
+    def is_floating_point(self) -> _bool:
+        return self.data.dtype.kind == "f"
+
+    def size(self, dim: _int | None = None) -> tuple[_int, ...] | _int:
+        """The shape, or the size of one dimension."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> _int:
+        return self.data.ndim
+
+    def numel(self) -> _int:
+        return self.data.size
+
+    def element_size(self) -> _int:
+        return self.data.itemsize
+
+    # ---- conversion ---------------------------------------------------------------------
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: a Tensor with {self.data.size} elements cannot be converted to a Python scalar"
+            )
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared memory), as torch.Tensor.numpy."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy: can't call numpy() on a Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
+            )
+        return self.data
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: _bool | None = None) -> np.ndarray:
+        arr = self.numpy()
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __len__(self) -> _int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self) -> _bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a Tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return _bool(self.data)
+
+    def __float__(self) -> _float:
+        return _float(self.item())
+
+    def __int__(self) -> _int:
+        return _int(self.item())
+
+    def __index__(self) -> _int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return _int(self.data)
+
+    __hash__ = object.__hash__  # tensors are dict keys by identity (optimizer state), as in torch
+
+    def detach(self) -> Tensor:
+        """A new leaf tensor sharing this tensor's data, outside the graph."""
+        return Tensor._make(self.data)
+
+    def clone(self) -> Tensor:
+        """A copy of this tensor that stays in the graph (gradients flow back through it)."""
+        return clone(self)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def to(self, dtype: Any) -> Tensor:
+        """Convert to ``dtype``; gradients flow back through floating conversions."""
+        return to_dtype(self, dtype)
+
+    def type(self, dtype: Any) -> Tensor:
+        return to_dtype(self, dtype)
+
+    def float(self) -> Tensor:
+        return to_dtype(self, np.float32)
+
+    def double(self) -> Tensor:
+        return to_dtype(self, np.float64)
+
+    def long(self) -> Tensor:
+        return to_dtype(self, np.int64)
+
+    def int(self) -> Tensor:
+        return to_dtype(self, np.int32)
+
+    def bool(self) -> Tensor:
+        return to_dtype(self, np.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return to_dtype(self, other.data.dtype)
+
+    # ---- autograd ---------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: _bool = True) -> Tensor:
+        """Set requires_grad on a leaf tensor in place and return it."""
+        if self._node is not None and not requires_grad:
+            raise RuntimeError(
+                "requires_grad_: you can only change requires_grad of leaf tensors; "
+                "use .detach() to get a tensor outside the graph"
+            )
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad_: only tensors of floating dtype can require grad, got {self.data.dtype}"
+            )
+        self.requires_grad = _bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep .grad on this non-leaf tensor during backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False")
+        if self._node is not None:
+            self._node._retain(self)
+        self._retains_grad = True
+
+    def backward(
+        self, gradient: Any = None, retain_graph: _bool | None = None, create_graph: _bool = False
+    ) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of the leaves it depends on.
+
+        Args:
+            gradient: d(something)/d(self), of this tensor's shape; may be omitted for a
+                one-element tensor (it is then 1).
+            retain_graph: keep the graph after backward so that it can run again
+                (default: ``create_graph``). Without it each node frees its saved arrays
+                as soon as it has passed its gradient on.
+            create_graph: record the backward pass itself, for higher-order gradients.
+        """
+        from neograd.autograd.engine import backward
+
+        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---- in-place operations -------------------------------------------------------------
+    def _check_inplace(self, op: str, other: Any = None) -> None:
+        """Refuse in-place changes the graph could not represent, before anything changes."""
+        if is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            what = (
+                "a leaf Tensor that requires grad"
+                if self.requires_grad and self._node is None
+                else (
+                    "a Tensor that requires grad"
+                    if self.requires_grad
+                    else "a Tensor, with an operand that requires grad,"
+                )
+            )
+            raise RuntimeError(
+                f"{op}: {what} is being used in an in-place operation while grad mode is on. "
+                "Write it out of place (x = x + y), or wrap it in neograd.no_grad() to change "
+                "values without recording them."
+            )
+
+    def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> Tensor:
+        self._check_inplace(op, other)
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, value, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as e:  # bad broadcast or dtype
+            raise RuntimeError(
+                f"{op}: cannot update a tensor of shape {self.shape} and dtype {self.dtype} in "
+                f"place with a value of shape {np.shape(value)} and dtype {np.result_type(value)}: {e}"
+            ) from None
+        inplace.mark_changed(self.data)
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace("add_", np.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace("sub_", np.subtract, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace("mul_", np.multiply, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace("div_", np.true_divide, other)
+
+    def add_(self, other: Any, alpha: _float = 1) -> Tensor:
+        """In place: self += alpha * other."""
+        return self._inplace("add_", np.add, other if alpha == 1 else _scaled(other, alpha))
+
+    def sub_(self, other: Any, alpha: _float = 1) -> Tensor:
+        return self._inplace("sub_", np.subtract, other if alpha == 1 else _scaled(other, alpha))
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace("mul_", np.multiply, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace("div_", np.true_divide, other)
+
+    def copy_(self, src: Any) -> Tensor:
+        """In place: copy the values of ``src`` (broadcast to this shape) into this tensor."""
+        self._check_inplace("copy_", src)
+        value = src.data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self.data, value, casting="unsafe")
+        except ValueError as e:
+            raise RuntimeError(
+                f"copy_: cannot copy a value of shape {np.shape(value)} into a tensor of shape "
+                f"{self.shape}: {e}"
+            ) from None
+        inplace.mark_changed(self.data)
+        return self
+
+    def fill_(self, value: Any) -> Tensor:
+        """In place: set every element to ``value``."""
+        self._check_inplace("fill_", value)
+        self.data.fill(value.item() if isinstance(value, Tensor) else value)
+        inplace.mark_changed(self.data)
+        return self
+
+    def zero_(self) -> Tensor:
+        """In place: set every element to zero (e.g. ``p.grad.zero_()``)."""
+        return self.fill_(0)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        self._check_inplace("clamp_")
+        np.clip(self.data, min, max, out=self.data)
+        inplace.mark_changed(self.data)
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_inplace("__setitem__ (x[i] = v)", value)
+        v = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[_index(index)] = v
+        except (IndexError, ValueError, TypeError) as e:
+            raise IndexError(
+                f"__setitem__: cannot assign to index {index!r} of a tensor of shape {self.shape}: {e}"
+            ) from None
+        inplace.mark_changed(self.data)
+
+    # ---- operators (each calls the op of the same name) ------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return div(other, self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return pow(self, exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return pow(base, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return abs(self)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ne(self, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return ge(self, other)
+
+    def __invert__(self) -> Tensor:
+        return logical_not(self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return logical_and(self, other)
+
+    def __or__(self, other: Any) -> Tensor:
+        return logical_or(self, other)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return getitem(self, index)
+
+    # ---- methods (each calls the module function of the same name) ---------------------
+    def add(self, other: Any, alpha: _float = 1) -> Tensor:
+        return add(self, other, alpha=alpha)
+
+    def sub(self, other: Any, alpha: _float = 1) -> Tensor:
+        return sub(self, other, alpha=alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return pow(self, exponent)
+
+    def neg(self) -> Tensor:
+        return neg(self)
+
+    def abs(self) -> Tensor:
+        return abs(self)
+
+    def exp(self) -> Tensor:
+        return exp(self)
+
+    def log(self) -> Tensor:
+        return log(self)
+
+    def log1p(self) -> Tensor:
+        return log1p(self)
+
+    def sqrt(self) -> Tensor:
+        return sqrt(self)
+
+    def square(self) -> Tensor:
+        return square(self)
+
+    def sin(self) -> Tensor:
+        return sin(self)
+
+    def cos(self) -> Tensor:
+        return cos(self)
+
+    def tanh(self) -> Tensor:
+        return tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return relu(self)
+
+    def sign(self) -> Tensor:
+        return sign(self)
+
+    def maximum(self, other: Any) -> Tensor:
+        return maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return minimum(self, other)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        return clamp(self, min, max)
+
+    clip = clamp
+
+    def matmul(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def dot(self, other: Any) -> Tensor:
+        return dot(self, other)
+
+    def sum(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        return sum(self, dim, keepdim, **aliases)
+
+    def mean(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        return mean(self, dim, keepdim, **aliases)
+
+    def var(self, dim: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+        return var(self, dim, *args, **kwargs)
+
+    def std(self, dim: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+        return std(self, dim, *args, **kwargs)
+
+    def max(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Any:
+        return max(self, dim, keepdim, **aliases)
+
+    def min(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Any:
+        return min(self, dim, keepdim, **aliases)
+
+    def amax(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        return amax(self, dim, keepdim, **aliases)
+
+    def amin(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        return amin(self, dim, keepdim, **aliases)
+
+    def argmax(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        return argmax(self, dim, keepdim, **aliases)
+
+    def argmin(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        return argmin(self, dim, keepdim, **aliases)
+
+    def all(self, dim: Any = None, keepdim: _bool = False) -> Tensor:
+        return Tensor._make(np.all(self.data, axis=dim, keepdims=keepdim))
+
+    def any(self, dim: Any = None, keepdim: _bool = False) -> Tensor:
+        return Tensor._make(np.any(self.data, axis=dim, keepdims=keepdim))
+
+    def logsumexp(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        return logsumexp(self, dim, keepdim, **aliases)
+
+    def softmax(self, dim: Any = None, **aliases: Any) -> Tensor:
+        return softmax(self, dim, **aliases)
+
+    def log_softmax(self, dim: Any = None, **aliases: Any) -> Tensor:
+        return log_softmax(self, dim, **aliases)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return reshape(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return reshape(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return reshape(self, other.shape)
+
+    def flatten(self, start_dim: _int = 0, end_dim: _int = -1) -> Tensor:
+        return flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        return squeeze(self, dim)
+
+    def unsqueeze(self, dim: _int) -> Tensor:
+        return unsqueeze(self, dim)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return permute(self, *dims)
+
+    def transpose(self, dim0: _int, dim1: _int) -> Tensor:
+        return transpose(self, dim0, dim1)
+
+    def swapaxes(self, axis0: _int, axis1: _int) -> Tensor:
+        return transpose(self, axis0, axis1)
+
+    def t(self) -> Tensor:
+        if self.data.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.data.ndim}")
+        return self.T
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return expand(self, other.shape)
+
+    def broadcast_to(self, shape: Sequence[_int]) -> Tensor:
+        return broadcast_to(self, shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        return repeat(self, *sizes)
+
+    def tile(self, dims: Sequence[_int]) -> Tensor:
+        return tile(self, dims)
+
+    def split(self, split_size_or_sections: Any, dim: _int = 0) -> tuple[Tensor, ...]:
+        return split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: _int, dim: _int = 0) -> tuple[Tensor, ...]:
+        return chunk(self, chunks, dim)
+
+    def gather(self, dim: _int, index: Any) -> Tensor:
+        return gather(self, dim, index)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return masked_fill(self, mask, value)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        return where(condition, self, other)
+
+    def eq(self, other: Any) -> Tensor:
+        return eq(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return ne(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return le(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return ge(self, other)
+
+    # ---- printing ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        data = self.data
+        if (
+            data.dtype.kind == "f"
+            and data.size
+            and np.all(np.isfinite(data))
+            and np.all(data == np.round(data))
+        ):
+            body = np.array2string(
+                data, separator=", ", prefix="tensor(", floatmode="maxprec", threshold=1000, edgeitems=3
+            )
+        else:
+            body = np.array2string(
+                data,
+                separator=", ",
+                prefix="tensor(",
+                precision=4,
+                floatmode="fixed",
+                threshold=1000,
+                edgeitems=3,
+            )
+        extras = []
+        if data.size == 0:
+            extras.append(f"size={tuple(data.shape)}")
+        if data.dtype not in (get_default_dtype(), np.int64, np.bool_):
+            extras.append(f"dtype={data.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{type(self._node).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if spec and self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
+
+
+def _scaled(other: Any, alpha: _float) -> Any:
+    return (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+
+
+def _index(index: Any) -> Any:
+    """Replace tensors inside an index by their arrays (and lists by arrays), as NumPy wants."""
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
+    return index
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: _bool = False) -> Tensor:
+    """Create a tensor from data (a number, a nested list, an ndarray or a Tensor); copies.
+
+    dtype rules: Python floats become the default dtype (float32); Python ints become
+    int64 and bools bool, as in torch; NumPy arrays keep their dtype; integer data asked
+    to require grad becomes the default float dtype.
+
+    Args:
+        data: the values.
+        dtype: the dtype to convert to (``ng.float64``, ``np.float64``, ``"float64"``).
+        requires_grad: record operations on this tensor for backward.
+
+    Example:
+        >>> tensor([[1., 2.], [3., 4.]], requires_grad=True)
+        tensor([[1., 2.],
+                [3., 4.]], requires_grad=True)
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (no copy, dtype kept), as torch.from_numpy."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected an np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype}")
+    return Tensor._make(array)
+
+
+# The ops need Tensor, so they are imported after it; Tensor's methods look them up at call time.
+from neograd.autograd.ops.elementwise import (  # noqa: E402
+    abs,
+    add,
+    clamp,
+    clone,
+    cos,
+    div,
+    eq,
+    exp,
+    ge,
+    gt,
+    le,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    masked_fill,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    tanh,
+    to_dtype,
+    where,
+)
+from neograd.autograd.ops.linalg import dot, matmul  # noqa: E402
+from neograd.autograd.ops.reduce import (  # noqa: E402
+    amax,
+    amin,
+    argmax,
+    argmin,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    softmax,
+    std,
+    sum,
+    var,
+)
+from neograd.autograd.ops.shape import (  # noqa: E402
+    broadcast_to,
+    chunk,
+    expand,
+    flatten,
+    gather,
+    getitem,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    tile,
+    transpose,
+    unsqueeze,
+)
