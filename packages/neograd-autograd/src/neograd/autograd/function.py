@@ -118,7 +118,15 @@ class Function:
         if not found_tensor:  # arrays only (a backward running on arrays): just compute
             return cls.forward(ctx, *args, **kwargs)
 
-        out = cls.forward(ctx, *arrays, **kwargs)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except ValueError as e:
+            if "could not be broadcast" not in str(e):
+                raise
+            # NOTE: NumPy's message names neither the op nor the tensors; say which op failed on what
+            shapes = " and ".join(str(a.shape) for a in arrays if isinstance(a, np.ndarray))
+            name = cls.__name__.lower()
+            raise ValueError(f"{name}: shapes {shapes} cannot be broadcast together") from None
         if type(out) is not np.ndarray:
             if isinstance(out, (tuple, list)):
                 raise TypeError(f"{cls.__name__}.forward must return one array, got a {type(out).__name__}")

@@ -31,7 +31,7 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert tensor data to an ndarray with neograd's dtype rules (see :func:`tensor`)."""
     if isinstance(data, Tensor):
         arr = np.array(data.data)
-    elif isinstance(data, np.ndarray):
+    elif isinstance(data, (np.ndarray, np.generic)):  # NumPy scalars keep their dtype too, as in torch
         arr = np.array(data)
     else:
         try:
@@ -157,7 +157,7 @@ class Tensor:
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(
+            raise RuntimeError(
                 f"item: a Tensor with {self.data.size} elements cannot be converted to a Python scalar"
             )
         return self.data.item()
@@ -289,22 +289,25 @@ class Tensor:
 
     # ---- in-place operations -------------------------------------------------------------
     def _check_inplace(self, op: str, other: Any = None) -> None:
-        """Refuse in-place changes the graph could not represent, before anything changes."""
-        if is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            what = (
-                "a leaf Tensor that requires grad"
-                if self.requires_grad and self._node is None
-                else (
-                    "a Tensor that requires grad"
-                    if self.requires_grad
-                    else "a Tensor, with an operand that requires grad,"
-                )
-            )
-            raise RuntimeError(
-                f"{op}: {what} is being used in an in-place operation while grad mode is on. "
-                "Write it out of place (x = x + y), or wrap it in neograd.no_grad() to change "
-                "values without recording them."
-            )
+        """Refuse in-place changes the graph could not represent, before anything changes.
+
+        Recording an in-place change would mean rewriting the history of a tensor that
+        other nodes already point to; neograd keeps the graph simple and refuses instead.
+        Under no_grad, or on tensors outside the graph, values change in place as asked.
+        """
+        if not is_grad_enabled():
+            return
+        if self.requires_grad:
+            what = "a leaf Tensor that requires grad" if self._node is None else "a Tensor that requires grad"
+        elif isinstance(other, Tensor) and other.requires_grad:
+            what = "a Tensor, with an operand that requires grad,"
+        else:
+            return
+        raise RuntimeError(
+            f"{op}: {what} is being used in an in-place operation while grad mode is on. "
+            "Write it out of place (x = x + y), or wrap it in neograd.no_grad() to change "
+            "values without recording them."
+        )
 
     def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> Tensor:
         self._check_inplace(op, other)
@@ -698,7 +701,7 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if spec and self.data.ndim == 0:
+        if self.data.ndim == 0:  # as torch: f"loss: {loss}" prints the number
             return format(self.data.item(), spec)
         return format(str(self), spec)
 

@@ -41,17 +41,24 @@ def normalize_dims(op: str, dim: Any, ndim: int) -> tuple[int, ...] | None:
     """None (all dims), an int or a sequence of ints, as a sorted tuple of unique dims."""
     if dim is None:
         return None
-    dims = (dim,) if is_int(dim) else tuple(dim)
+    try:
+        dims = (dim,) if is_int(dim) else tuple(dim)
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}") from None
     out = tuple(sorted({normalize_dim(op, d, ndim) for d in dims}))
     if len(out) != len(dims):
         raise ValueError(f"{op}: dim {dim} repeats a dimension")
-    return out
+    # a 0-d tensor accepts dim 0 / -1 (as torch) but has no axis for NumPy to reduce
+    return out if ndim else ()
 
 
 def shape_arg(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept f(2, 3), f((2, 3)) and f([2, 3]) as torch does."""
     if len(shape) == 1 and not is_int(shape[0]):
-        shape = tuple(shape[0])
+        try:
+            shape = tuple(shape[0])
+        except TypeError:
+            raise TypeError(f"{op}: sizes must be ints, got {shape[0]!r}") from None
     for n in shape:
         if not is_int(n):
             raise TypeError(f"{op}: sizes must be ints, got {shape!r}")

@@ -79,11 +79,17 @@ def _operands(a: Any, b: Any) -> tuple[Any, Any]:
         return a, Tensor._make(b.data.astype(da))
     if db.kind == "f" and da.kind != "f":
         return Tensor._make(a.data.astype(db)), b
-    return a, b  # both floating, or both not: NumPy's promotion is torch's
+    # both floating, or both not: NumPy's promotion is torch's, except that in torch a 0-d
+    # tensor does not widen a dimensioned one of its kind (float32 array * float64 0-d is float32)
+    if (da.kind == "b") == (db.kind == "b") and (a.data.ndim == 0) != (b.data.ndim == 0):
+        return (a, to_dtype(b, da)) if a.data.ndim else (to_dtype(a, db), b)
+    return a, b
 
 
 def _pair_with(t: Tensor, other: Any, dtype: np.dtype) -> tuple[Any, Any]:
     """A tensor and a non-tensor operand (Python number or array)."""
+    if isinstance(other, np.generic):  # NumPy scalars (np.int64(2)) count as Python numbers, as in torch
+        other = other.item()
     if isinstance(other, (bool, int, float)):
         if dtype.kind == "f":
             return t, dtype.type(other)
@@ -96,6 +102,13 @@ def _pair_with(t: Tensor, other: Any, dtype: np.dtype) -> tuple[Any, Any]:
     if other is None or isinstance(other, str):
         raise TypeError(f"unsupported operand of type {type(other).__name__} for a tensor operation")
     return t, other
+
+
+def _floating(input: Any) -> Any:
+    """An integer or bool tensor as the default float dtype: torch computes exp(int) etc. in float32."""
+    if isinstance(input, Tensor) and input.data.dtype.kind != "f":
+        return Tensor._make(input.data.astype(get_default_dtype()))
+    return input
 
 
 class Add(Function):
@@ -203,8 +216,12 @@ class Pow(Function):
         grad_a = grad_b = None
         if need_a:  # d(a^b)/da = b a^(b-1)
             grad_a = grad_output * b * a ** (b - 1)
+            if (b == 0).any():  # torch: 0 where b == 0, also at a == 0 (not 0 * 0^-1 = nan)
+                grad_a = Where.apply(b == 0, 0.0, grad_a)
         if need_b:  # d(a^b)/db = a^b log(a); torch takes it as 0 where a == 0 and b >= 0
-            grad_b = Where.apply((a == 0) & (b >= 0), 0.0, grad_output * out * Log.apply(a))
+            # NOTE: b (a Tensor under create_graph) on the left: a may be a number, and
+            # NumPy bool & Tensor has no reflected form to fall back on
+            grad_b = Where.apply((b >= 0) & (a == 0), 0.0, grad_output * out * Log.apply(a))
         return grad_a, grad_b
 
 
@@ -262,7 +279,7 @@ class Exp(Function):
 
 def exp(input: Tensor) -> Tensor:
     """e ** input."""
-    return Exp.apply(input)
+    return Exp.apply(_floating(input))
 
 
 class Log(Function):
@@ -279,7 +296,7 @@ class Log(Function):
 
 def log(input: Tensor) -> Tensor:
     """Natural logarithm."""
-    return Log.apply(input)
+    return Log.apply(_floating(input))
 
 
 class Log1p(Function):
@@ -296,7 +313,7 @@ class Log1p(Function):
 
 def log1p(input: Tensor) -> Tensor:
     """log(1 + input), accurate for small inputs."""
-    return Log1p.apply(input)
+    return Log1p.apply(_floating(input))
 
 
 class Sqrt(Function):
@@ -314,7 +331,7 @@ class Sqrt(Function):
 
 def sqrt(input: Tensor) -> Tensor:
     """Square root."""
-    return Sqrt.apply(input)
+    return Sqrt.apply(_floating(input))
 
 
 def square(input: Tensor) -> Tensor:
@@ -336,7 +353,7 @@ class Sin(Function):
 
 def sin(input: Tensor) -> Tensor:
     """Sine."""
-    return Sin.apply(input)
+    return Sin.apply(_floating(input))
 
 
 class Cos(Function):
@@ -353,7 +370,7 @@ class Cos(Function):
 
 def cos(input: Tensor) -> Tensor:
     """Cosine."""
-    return Cos.apply(input)
+    return Cos.apply(_floating(input))
 
 
 class Tanh(Function):
@@ -371,16 +388,18 @@ class Tanh(Function):
 
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(input)
+    return Tanh.apply(_floating(input))
 
 
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
         # NOTE: 1 / (1 + e^-x) overflows for large negative x; this form cannot
-        y = np.tanh(x * 0.5)
-        y += 1
-        y *= 0.5
+        # NOTE: a typed 0.5, as NumPy 1.x computes a 0-d float32 with a Python float in float64
+        half = x.dtype.type(0.5)
+        y = np.tanh(x * half)  # sigmoid(x) = tanh(x / 2) / 2 + 1 / 2
+        y *= half
+        y += half
         ctx.save_for_backward(y)
         return y
 
@@ -392,14 +411,14 @@ class Sigmoid(Function):
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e^-input)."""
-    return Sigmoid.apply(input)
+    return Sigmoid.apply(_floating(input))
 
 
 class Relu(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
         ctx.mask = x > 0  # the gradient at 0 is 0, as in torch
-        return np.maximum(x, 0)
+        return np.maximum(x, x.dtype.type(0))  # typed zero: see Sigmoid
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> Any:
@@ -518,6 +537,8 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
                 )
             bound = bound.data
         bounds.append(bound)
+    if any(np.asarray(b).dtype.kind == "f" for b in bounds if b is not None):
+        input = _floating(input)  # an int tensor clamped to float bounds becomes float, as in torch
     return Clamp.apply(input, *bounds)
 
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import dim_alias, normalize_dim, normalize_dims
-from neograd.autograd.ops.elementwise import Exp, maximum, minimum, sqrt
+from neograd.autograd.ops.elementwise import Exp, Where, _floating, maximum, minimum
 from neograd.autograd.ops.shape import BroadcastTo, gather, squeeze
 from neograd.autograd.tensor import Tensor
 
@@ -109,13 +109,16 @@ class Var(Function):
         ctx.save_for_backward(x)
         ctx.dims, ctx.divisor = dims, _count(x.shape, dims) - correction
         centered = x - x.mean(axis=dims, keepdims=True)
-        return (centered * centered).sum(axis=dims, keepdims=keepdim) / ctx.divisor
+        # NOTE: a typed divisor: NumPy 1.x divides a float32 scalar by a Python int in float64
+        return (centered * centered).sum(axis=dims, keepdims=keepdim) / x.dtype.type(ctx.divisor)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> Any:
         (x,) = ctx.saved_tensors  # d var / dx = 2 (x - mean) / (N - correction)
         centered = x - Mean.apply(x, dims=ctx.dims, keepdim=True)
-        return _keep(grad_output, x.shape, ctx.dims) * (2 / ctx.divisor) * centered
+        # NOTE: N - correction == 0 (e.g. var of one element) gives inf/nan as in torch, not ZeroDivisionError
+        scale = 2 / ctx.divisor if ctx.divisor else math.inf
+        return _keep(grad_output, x.shape, ctx.dims) * scale * centered
 
 
 def var(
@@ -140,6 +143,22 @@ def var(
     )
 
 
+class StdFromVar(Function):
+    """sqrt(var) for std: its gradient is 0 where the std is 0, as torch's std (sqrt's is inf)."""
+
+    @staticmethod
+    def forward(ctx: Any, v: np.ndarray) -> np.ndarray:
+        y = np.sqrt(v)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        (y,) = ctx.saved_tensors  # d sqrt(v)/dv = 1 / (2 sqrt v)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Where.apply(y == 0, 0.0, grad_output / (2 * y))
+
+
 def std(
     input: Tensor,
     dim: Any = None,
@@ -150,7 +169,7 @@ def std(
     **aliases: Any,
 ) -> Tensor:
     """The standard deviation: sqrt of :func:`var` with the same arguments."""
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction, **aliases))
+    return StdFromVar.apply(var(input, dim, unbiased, keepdim, correction=correction, **aliases))
 
 
 class _Extreme(Function):
@@ -255,7 +274,7 @@ def _logsumexp(x: np.ndarray, dims: Any) -> np.ndarray:
     """log(sum(exp(x))) over dims, keeping them as size 1."""
     # NOTE: subtract the max so that exp cannot overflow (and skip it where it is infinite)
     m = np.max(x, axis=dims, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
+    m = np.where(np.isfinite(m), m, m.dtype.type(0))  # typed zero: NumPy 1.x widens 0-d float32 with 0
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf row, as torch
         return np.log(np.exp(x - m).sum(axis=dims, keepdims=True)) + m
 
@@ -279,6 +298,7 @@ class LogSumExp(Function):
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """log(sum(exp(input))) over ``dim``, computed without overflow."""
     dim, keepdim = dim_alias("logsumexp", dim, keepdim, aliases)
+    input = _floating(input)
     return LogSumExp.apply(input, dims=normalize_dims("logsumexp", dim, input.ndim), keepdim=keepdim)
 
 
@@ -309,13 +329,19 @@ class Softmax(Function):
 
 def softmax(input: Tensor, dim: Any = None, **aliases: Any) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``."""
+    input = _floating(input)
     return Softmax.apply(input, dim=_softmax_dim("softmax", dim, aliases, input.ndim))
 
 
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
-        y = x - _logsumexp(x, dim)
+        # NOTE: (x - max) - log(sum(exp(x - max))), as torch: x - logsumexp(x) would lose the
+        # digits of a large logsumexp to rounding (float32 logits of 1e4 keep only ~3 digits)
+        m = np.max(x, axis=dim, keepdims=True)
+        shifted = x - np.where(np.isfinite(m), m, m.dtype.type(0))
+        with np.errstate(divide="ignore"):  # an all -inf row gives nan, as torch
+            y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y
@@ -328,4 +354,5 @@ class LogSoftmax(Function):
 
 def log_softmax(input: Tensor, dim: Any = None, **aliases: Any) -> Tensor:
     """x - logsumexp(x) along ``dim``: log of softmax, computed stably."""
+    input = _floating(input)
     return LogSoftmax.apply(input, dim=_softmax_dim("log_softmax", dim, aliases, input.ndim))

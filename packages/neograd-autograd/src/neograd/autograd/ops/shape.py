@@ -300,7 +300,11 @@ def _tensor_list(op: str, tensors: Any) -> list[Tensor]:
         raise TypeError(f"{op}: expects a list or tuple of tensors, got {type(tensors).__name__}")
     if not tensors:
         raise ValueError(f"{op}: expects a non-empty list of tensors")
-    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    if floats and len(floats) < len(tensors):  # torch: integer tensors join floats in the float dtype
+        return [t if t.dtype.kind == "f" else t.to(np.result_type(*floats)) for t in tensors]
+    return tensors
 
 
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
