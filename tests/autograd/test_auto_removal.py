@@ -14,9 +14,10 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 from neograd.autograd import Function
 
 

@@ -9,9 +9,10 @@ import types
 from pathlib import Path
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 from neograd.autograd import Function
 
 README = Path(__file__).resolve().parents[2] / "README.md"

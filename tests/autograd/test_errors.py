@@ -6,9 +6,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 from neograd.autograd import Function, GradcheckError
 
 

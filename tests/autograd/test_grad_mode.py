@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 
 
 def leaf() -> ng.Tensor:

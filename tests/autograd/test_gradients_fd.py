@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 
 
 class Arg:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 
 
 def f64(values, requires_grad: bool = True) -> ng.Tensor:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 
 X = np.array([-1.3, -0.4, 0.2, 0.9, 1.7])
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+import neograd.autograd as ng
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 
 
 def plain(values: Any = (1.0, 2.0, 3.0)) -> ng.Tensor:

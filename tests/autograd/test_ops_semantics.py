@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
 
 
 def grad_of(fn: Callable[[ng.Tensor], ng.Tensor], values: Any) -> np.ndarray:

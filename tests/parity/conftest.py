@@ -19,8 +19,9 @@ if os.environ.get("NEOGRAD_REQUIRE_TORCH"):
 else:
     pytest.importorskip("torch")
 
-import neograd.autograd as ng
 import torch
+
+import neograd.autograd as ng
 
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-5}
 

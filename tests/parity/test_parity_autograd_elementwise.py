@@ -4,10 +4,11 @@ Each op runs on the same inputs in float64 (to 1e-10) and float32 (to 1e-5); the
 fixtures (conftest.py) also compare the output dtype and the gradients' dtypes.
 """
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
 import torch
+
+import neograd.autograd as ng
 
 DTYPES = [np.float64, np.float32]
 

@@ -5,10 +5,11 @@ then differentiate <df/dx, v> for a fixed random v: a Hessian-vector product, wh
 checks every backward formula of f as a differentiable computation in its own right.
 """
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
 import torch
+
+import neograd.autograd as ng
 
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
 

@@ -5,10 +5,11 @@ evenly between tied elements, but sends the gradient of max/min along a dim to t
 element whose index it returns (the first).
 """
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
 import torch
+
+import neograd.autograd as ng
 
 DTYPES = [np.float64, np.float32]
 

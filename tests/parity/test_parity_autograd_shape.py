@@ -4,10 +4,11 @@ Index arrays are passed as inputs, so that each side indexes with its own intege
 bool tensor; integer indices with repeats check that backward accumulates.
 """
 
-import neograd.autograd as ng
 import numpy as np
 import pytest
 import torch
+
+import neograd.autograd as ng
 
 DTYPES = [np.float64, np.float32]
 

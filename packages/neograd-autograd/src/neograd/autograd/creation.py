@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.ops._args import is_int, shape_arg
 from neograd.autograd.random import default_generator

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd import inplace
 from neograd.autograd.function import Function
 from neograd.autograd.grad_mode import set_grad_enabled

@@ -29,6 +29,7 @@ import weakref
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd import inplace
 from neograd.autograd.grad_mode import is_grad_enabled
 from neograd.autograd.tensor import Tensor

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd.engine import grad
 from neograd.autograd.grad_mode import no_grad
 from neograd.autograd.tensor import Tensor

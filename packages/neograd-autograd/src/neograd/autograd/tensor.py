@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from neograd.autograd import inplace
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.grad_mode import is_grad_enabled

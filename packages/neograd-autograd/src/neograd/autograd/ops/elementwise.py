@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.function import Function
 from neograd.autograd.tensor import Tensor

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd.function import Function
 from neograd.autograd.ops.elementwise import _operands
 from neograd.autograd.tensor import Tensor

@@ -12,6 +12,7 @@ import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
+
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import dim_alias, normalize_dim, normalize_dims
 from neograd.autograd.ops.elementwise import Exp, Where, _floating, maximum, minimum

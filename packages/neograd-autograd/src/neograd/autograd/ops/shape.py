@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import is_int, normalize_dim, normalize_dims, shape_arg
 from neograd.autograd.tensor import Tensor, _index
