@@ -113,6 +113,7 @@ def numpy_adam(params: list[Any], grads: list[Any]) -> tuple[Callable[[], None],
 def mark_changed_cost(repeats: int) -> float:
     """Seconds neograd's Adam spends per step marking its 8 parameters as changed in place."""
     import numpy as np
+
     from neograd.autograd import inplace
 
     arrays = [np.zeros(s, dtype=np.float32) for s in SHAPES]

@@ -6,10 +6,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
-import neograd.optim as optim
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
+import neograd.optim as optim
 from neograd.optim import lr_scheduler as sched
 
 

@@ -6,10 +6,11 @@ import copy
 import math
 from typing import Any
 
-import neograd.autograd as ng
-import neograd.optim as optim
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
+import neograd.optim as optim
 
 ALL = [
     optim.SGD,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
-import neograd.optim as optim
 import numpy as np
 import pytest
+
+import neograd.autograd as ng
+import neograd.optim as optim
 
 # id -> (factory(params), steps, tolerance on the distance to the optimum)
 CASES: dict[str, tuple[Callable[[Any], optim.Optimizer], int, float]] = {

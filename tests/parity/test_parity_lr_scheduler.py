@@ -7,11 +7,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import neograd.autograd as ng
-import neograd.optim as optim
 import numpy as np
 import pytest
 import torch
+
+import neograd.autograd as ng
+import neograd.optim as optim
 from neograd.optim import lr_scheduler as ng_sched
 
 th_sched = torch.optim.lr_scheduler

@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import neograd.autograd as ng
-import neograd.optim as optim
 import numpy as np
 import pytest
 import torch
+
+import neograd.autograd as ng
+import neograd.optim as optim
 
 SHAPES = [(3, 4), (5,), (2, 3, 2), ()]
 STEPS = 50

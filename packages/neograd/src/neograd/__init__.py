@@ -10,7 +10,14 @@ import pkgutil
 
 __path__ = pkgutil.extend_path(__path__, __name__)
 
+# The original project's optimizers lived in neograd.nn.optim (`from neograd.nn.optim import GD`);
+# registered here, since neograd-nn itself never depends on neograd-optim.
+import sys as _sys
+
 from neograd import autograd, nn, optim
+
+_sys.modules.setdefault("neograd.nn.optim", optim)
+nn.optim = optim
 from neograd.__about__ import __version__
 from neograd.autograd import *  # noqa: F403
 from neograd.autograd import __all__ as _autograd_all

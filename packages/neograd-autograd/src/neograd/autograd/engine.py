@@ -20,7 +20,7 @@ import numpy as np
 
 from neograd.autograd import inplace
 from neograd.autograd.function import Function
-from neograd.autograd.grad_mode import set_grad_enabled
+from neograd.autograd.grad_mode import _state as grad_state
 from neograd.autograd.ops.shape import sum_to
 from neograd.autograd.tensor import Tensor
 
@@ -157,9 +157,12 @@ def _run(
             node = t._node
             pending[node] = pending[node] + g if node in pending else g
 
-    waiting = _count_consumers([t._node for t, _ in roots if t._node is not None])
-    ready = [node for node, count in waiting.items() if count == 0]
-    with set_grad_enabled(create_graph):
+    root_nodes = [t._node for t, _ in roots if t._node is not None]
+    waiting = _count_consumers(root_nodes)
+    ready = [node for node in dict.fromkeys(root_nodes) if waiting[node] == 0]
+    previous_mode = grad_state.enabled
+    grad_state.enabled = create_graph  # backward records a graph only for create_graph
+    try:
         while ready:
             node = ready.pop()
             edges = node.edges
@@ -191,22 +194,27 @@ def _run(
                             gi = _fit(gi, edge.shape, edge.dtype, node, create_graph)
                         # NOTE: grad_output passed through (Add), a view, or a saved array is
                         # shared with something else; a leaf's .grad must own its array.
-                        shared = gi is g or (
-                            not create_graph and (gi.base is not None or any(gi is s for s in node.saved))
-                        )
+                        shared = gi is g or (not create_graph and gi.base is not None)
+                        if not shared and not create_graph:
+                            for s in node.saved:
+                                shared = shared or s is gi
                         _deliver(edge, gi, found, targets, create_graph, shared)
                     continue
                 if gi is not None:
                     if type(gi) is not np.ndarray or gi.shape != edge._shape or gi.dtype != edge._dtype:
                         gi = _fit(gi, edge._shape, edge._dtype, node, create_graph)
-                    pending[edge] = pending[edge] + gi if edge in pending else gi
-                waiting[edge] -= 1
-                if waiting[edge] == 0:  # every consumer has handed its gradient over
+                    so_far = pending.get(edge)
+                    pending[edge] = gi if so_far is None else so_far + gi
+                count = waiting[edge] - 1
+                waiting[edge] = count
+                if count == 0:  # every consumer has handed its gradient over
                     ready.append(edge)
             if not retain_graph:
                 node.__dict__.clear()  # auto-removal: see Function._release
             elif create_graph:
                 node._create_graph = False
+    finally:
+        grad_state.enabled = previous_mode
     return found
 
 

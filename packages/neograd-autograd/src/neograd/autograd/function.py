@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from neograd.autograd import inplace
-from neograd.autograd.grad_mode import is_grad_enabled
+from neograd.autograd.grad_mode import _state as grad_state
 from neograd.autograd.tensor import Tensor
 
 __all__ = ["Function"]
@@ -101,7 +101,7 @@ class Function:
         """Run forward on the arguments (tensors as arrays) and record the node if needed."""
         ctx = cls()
         # NOTE: this runs for every op, so it is one plain loop rather than several passes
-        grad_on = is_grad_enabled()
+        grad_on = grad_state.enabled
         arrays, edges = [], []
         found_tensor = record = False
         for a in args:
@@ -138,9 +138,10 @@ class Function:
                 ctx.saved = tuple([out if s is scalar else s for s in ctx.saved])
         if not record or out.dtype.kind != "f":
             return Tensor._make(out)
-        # what a consumer's gradient is fitted to; the output's id, to recognise it when saved;
-        # and the in-place epoch now, to tell later whether something saved was changed
-        ctx._shape, ctx._dtype, ctx._out_id, ctx._epoch = out.shape, out.dtype, id(out), inplace.epoch()
+        # what a consumer's gradient is fitted to, and the output's id, to recognise it when saved
+        ctx._shape, ctx._dtype, ctx._out_id = out.shape, out.dtype, id(out)
+        if ctx.saved:  # the in-place epoch now: was anything saved changed in place since?
+            ctx._epoch = inplace.epoch()
         return Tensor._make(out, True, ctx)
 
     def _connected(self, array: Any) -> Any:

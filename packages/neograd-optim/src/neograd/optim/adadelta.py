@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from neograd.optim.optimizer import Optimizer, ParamsT
 
 __all__ = ["Adadelta"]

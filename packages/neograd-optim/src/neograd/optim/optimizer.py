@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+
 from neograd.autograd import Tensor, enable_grad, inplace
 
 __all__ = ["Optimizer", "ParamsT"]

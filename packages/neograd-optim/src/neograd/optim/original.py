@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from neograd.optim.optimizer import Optimizer, ParamsT
 
 __all__ = ["GD", "Momentum", "RMSProp"]
