@@ -226,6 +226,7 @@ def _count_consumers(roots: list[Function]) -> dict[Function, int]:
     """
     waiting: dict[Function, int] = {}
     stack = []
+    epoch = inplace.epoch()
     for root in roots:
         if root not in waiting:
             waiting[root] = 0
@@ -238,7 +239,7 @@ def _count_consumers(roots: list[Function]) -> dict[Function, int]:
                 "released what it saved). Specify retain_graph=True when calling backward the "
                 "first time if you need to backward twice."
             )
-        if node.saved and inplace.epoch() > node._epoch:
+        if node.saved and epoch > node._epoch:
             node._check_versions()
         for child in node.edges:
             if child is None or isinstance(child, Tensor):

@@ -74,6 +74,7 @@ class Tensor:
     """
 
     # NOTE: one Tensor is created per operation, so slots keep creation and attribute access cheap
+    # (_retains_grad is only set by retain_grad(): unset, it reads as False)
     __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "requires_grad")
 
     # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping.
@@ -89,7 +90,6 @@ class Tensor:
         self.requires_grad = _bool(requires_grad)
         self.grad: Tensor | None = None
         self._node: Function | None = None
-        self._retains_grad = False
 
     @classmethod
     def _make(cls, data: np.ndarray, requires_grad: _bool = False, node: Function | None = None) -> Tensor:
@@ -99,7 +99,6 @@ class Tensor:
         t.requires_grad = requires_grad
         t.grad = None
         t._node = node
-        t._retains_grad = False
         return t
 
     # ---- attributes -------------------------------------------------------------------
@@ -114,7 +113,8 @@ class Tensor:
 
     @property
     def retains_grad(self) -> _bool:
-        return self._retains_grad
+        """True for a non-leaf tensor whose .grad backward keeps (see retain_grad)."""
+        return getattr(self, "_retains_grad", False)
 
     @property
     def dtype(self) -> np.dtype:
@@ -269,7 +269,7 @@ class Tensor:
             raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False")
         if self._node is not None:
             self._node._retain(self)
-        self._retains_grad = True
+            self._retains_grad = True
 
     def backward(
         self, gradient: Any = None, retain_graph: _bool | None = None, create_graph: _bool = False

@@ -29,6 +29,8 @@ class MatMul(Function):
         # Batch dims that were broadcast are summed away by the engine.
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the reshaping below
+            return (grad_output @ b.T if need_a else None), (a.T @ grad_output if need_b else None)
         if a.ndim == 1 and b.ndim == 1:
             return (grad_output * b if need_a else None), (grad_output * a if need_b else None)
         g = grad_output

@@ -54,16 +54,17 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     lead = x.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"sum_to: cannot sum shape {tuple(x.shape)} to the larger shape {shape}")
-    # the leading dims broadcasting added, and the dims that were 1 and got stretched
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
-    )
-    y = x.sum(axis=axes, keepdims=True) if axes else x
+    # the dims that were 1 and got stretched keep their place; the leading dims broadcasting added go
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    if stretched:
+        x = x.sum(axis=stretched, keepdims=True)
     if lead:
-        y = y.reshape(shape)
-    if y.shape != shape:
+        # NOTE: np.add.reduce skips the Python layer of ndarray.sum (this runs for every bias)
+        leading = tuple(range(lead))
+        x = np.add.reduce(x, axis=leading) if isinstance(x, np.ndarray) else x.sum(axis=leading)
+    if x.shape != shape:
         raise ValueError(f"sum_to: shape {tuple(x.shape)} is not a broadcast of {shape}")
-    return y
+    return x
 
 
 class Reshape(Function):
