@@ -34,7 +34,8 @@ from neograd.autograd.ops.reduce import __all__ as _reduce_all
 from neograd.autograd.ops.shape import *  # noqa: F403
 from neograd.autograd.ops.shape import __all__ as _shape_all
 from neograd.autograd.random import default_generator, get_rng_state, manual_seed, seed, set_rng_state
-from neograd.autograd.tensor import Tensor, from_numpy, tensor  # first: the ops import it
+from neograd.autograd.tensor import Tensor, from_numpy, tensor
+from neograd.autograd.viz import draw, to_dot
 
 __all__ = [
     "__version__",
@@ -56,6 +57,8 @@ __all__ = [
     "seed",
     "get_rng_state",
     "set_rng_state",
+    "to_dot",
+    "draw",
     *_creation_all,
     *_dtypes_all,
     *_elementwise_all,
