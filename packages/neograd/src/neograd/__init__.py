@@ -10,18 +10,18 @@ import pkgutil
 
 __path__ = pkgutil.extend_path(__path__, __name__)
 
-# The original project's optimizers lived in neograd.nn.optim (`from neograd.nn.optim import GD`);
-# registered here, since neograd-nn itself never depends on neograd-optim.
 import sys as _sys
 
 from neograd import autograd, nn, optim
-
-_sys.modules.setdefault("neograd.nn.optim", optim)
-nn.optim = optim
 from neograd.__about__ import __version__
 from neograd.autograd import *  # noqa: F403
 from neograd.autograd import __all__ as _autograd_all
 from neograd.autograd import bool as bool  # torch.bool
 from neograd.autograd import float as float  # torch.float is float32
+
+# The original project's optimizers lived in neograd.nn.optim (`from neograd.nn.optim import GD`);
+# registered here, since neograd-nn itself never depends on neograd-optim.
+_sys.modules.setdefault("neograd.nn.optim", optim)
+nn.optim = optim
 
 __all__ = ["__version__", "autograd", "nn", "optim", *[n for n in _autograd_all if n != "__version__"]]

@@ -1,0 +1,97 @@
+"""Affine maps: linear (x W^T + b, one fused op) and bilinear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neograd.autograd import Function, Tensor
+
+__all__ = ["linear", "bilinear"]
+
+
+class Linear(Function):
+    """y = x W^T + b as one node: one matmul forward, two backward, instead of three nodes."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, weight: Any, bias: Any) -> Any:
+        ctx.save_for_backward(x, weight)
+        y = x @ weight.T
+        if bias is not None:
+            y += bias  # NOTE: in place on the fresh product: no second output-sized array
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any, Any]:
+        # dx = g W, dW = g^T x, db = sum of g over every batch position; batch dims are
+        # flattened so that dW is one matrix product whatever the input's rank
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        g2 = grad_output.reshape(-1, grad_output.shape[-1])
+        grad_x = grad_output @ weight if need_x else None
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        grad_b = g2.sum(axis=0) if need_b else None
+        return grad_x, grad_w, grad_b
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b, as torch.nn.functional.linear.
+
+    Args:
+        input: (*, in_features).
+        weight: (out_features, in_features).
+        bias: (out_features) or None.
+
+    Shape:
+        (*, in_features) -> (*, out_features)
+
+    Example:
+        >>> linear(ones(4, 2), ones(3, 2), zeros(3)).shape
+        (4, 3)
+    """
+    if not input.is_floating_point():
+        raise TypeError(f"linear: input must be floating, got dtype {input.dtype}; convert it with .float()")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {input.shape} does not end in in_features={weight.shape[1]} "
+            f"(weight shape {weight.shape})"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x1^T A_k x2 + b_k, as torch.nn.functional.bilinear.
+
+    Built from matmul, multiply and sum, so its gradients (of any order) come from them.
+
+    Args:
+        input1: (*, in1_features).
+        input2: (*, in2_features), the same leading dims.
+        weight: (out_features, in1_features, in2_features).
+        bias: (out_features) or None.
+
+    Shape:
+        (*, in1), (*, in2) -> (*, out)
+    """
+    if weight.ndim != 3:
+        raise ValueError(f"bilinear: weight must be 3-D (out, in1, in2), got shape {weight.shape}")
+    out, in1, in2 = weight.shape
+    if input1.shape[:-1] != input2.shape[:-1] or input1.shape[-1:] != (in1,) or input2.shape[-1:] != (in2,):
+        raise ValueError(
+            f"bilinear: inputs of shapes {input1.shape} and {input2.shape} do not match weight "
+            f"{weight.shape} "
+            "(expected (*, in1_features) and (*, in2_features) with the same leading dims)"
+        )
+    if bias is not None and bias.shape != (out,):
+        raise ValueError(f"bilinear: bias must have shape ({out},), got {bias.shape}")
+    lead = input1.shape[:-1]
+    x1 = input1.reshape(-1, 1, 1, in1)
+    x2 = input2.reshape(-1, 1, in2)
+    # (n, 1, 1, in1) @ (out, in1, in2) -> (n, out, 1, in2): x1^T A_k for every k
+    y = ((x1 @ weight).reshape(-1, out, in2) * x2).sum(axis=-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(lead + (out,))

@@ -1,0 +1,202 @@
+"""Normalisation: batch_norm, layer_norm and group_norm.
+
+Each normalises to zero mean and unit variance over some dims, then scales and shifts
+per channel (or per element of normalized_shape):
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias        (var: the biased variance)
+
+They differ only in the dims the statistics run over: batch_norm over the batch and
+spatial dims (one mean per channel), layer_norm over the trailing normalized_shape (one
+mean per sample), group_norm over each group of channels of each sample. The formula is
+written with neograd's own ops, so its gradients (of any order) come from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from neograd.autograd import Tensor, no_grad
+from neograd.autograd.ops._args import is_int
+
+__all__ = ["batch_norm", "layer_norm", "group_norm"]
+
+
+def _normalize(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over ``dims``, with the biased variance."""
+    centered = x - x.mean(dims, keepdim=True)
+    var = (centered * centered).mean(dims, keepdim=True)
+    return centered / (var + eps).sqrt()
+
+
+def _affine(y: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple[int, ...]) -> Tensor:
+    """y * weight + bias, with weight and bias reshaped to broadcast as ``shape``."""
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def _check_vector(op: str, name: str, t: Any, shape: tuple[int, ...]) -> None:
+    if t is None:
+        return
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(t).__name__}")
+    if t.shape != shape:
+        raise RuntimeError(f"{op}: expected {name} of shape {shape}, got {t.shape}")
+
+
+def _check_input(op: str, input: Any, min_ndim: int) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < min_ndim:
+        raise RuntimeError(f"{op}: expected an input with at least {min_ndim} dims, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating input, got dtype {input.dtype}")
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation, as torch.nn.functional.batch_norm: one mean and variance per channel.
+
+    In training, the statistics are those of this batch (over every dim but dim 1), and the
+    running statistics, when given, are updated in place:
+    ``running = (1 - momentum) * running + momentum * batch_stat``, using the unbiased
+    variance (divided by n - 1) for running_var, as torch does. Otherwise the running
+    statistics normalise.
+
+    Args:
+        input: (N, C, *).
+        running_mean, running_var: (C,) tensors, or None (then training must be True).
+        weight, bias: (C,) per-channel scale and shift, or None.
+        training: use (and track) the batch's statistics.
+        momentum: the weight of the new batch in the running statistics.
+        eps: added to the variance for numerical stability.
+
+    Example:
+        >>> x = randn(8, 3, 4, 4)
+        >>> mean, var = zeros(3), ones(3)
+        >>> y = batch_norm(x, mean, var, training=True)   # updates mean and var in place
+    """
+    op = "batch_norm"
+    _check_input(op, input, 2)
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        _check_vector(op, name, t, (channels,))
+    _check_vector(op, "weight", weight, (channels,))
+    _check_vector(op, "bias", bias, (channels,))
+    shape = (1, channels) + (1,) * (input.ndim - 2)
+    dims = (0, *range(2, input.ndim))
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError(f"{op}: running_mean and running_var must be given when training=False")
+        # the running statistics are constants here: no gradient flows into them
+        scale = 1 / np.sqrt(running_var.data + eps)
+        y = (input - running_mean.data.reshape(shape)) * scale.reshape(shape).astype(input.dtype)
+        return _affine(y, weight, bias, shape)
+    count = input.data.size // channels
+    if count <= 1:
+        raise ValueError(
+            f"{op}: expected more than 1 value per channel when training, got input of shape {input.shape}"
+        )
+    y = _normalize(input, dims, eps)
+    if running_mean is not None or running_var is not None:
+        with no_grad():
+            mean = input.data.mean(axis=dims)
+            if running_mean is not None:
+                running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+            if running_var is not None:
+                unbiased = input.data.var(axis=dims) * (count / (count - 1))
+                running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
+    return _affine(y, weight, bias, shape)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Layer normalisation, as torch.nn.functional.layer_norm: statistics over the trailing dims.
+
+    Every sample is normalised over its last ``len(normalized_shape)`` dims, then scaled
+    and shifted elementwise by weight and bias (of shape normalized_shape).
+
+    Args:
+        input: (*, *normalized_shape).
+        normalized_shape: an int or the shape of the trailing dims to normalise over.
+        weight, bias: tensors of shape normalized_shape, or None.
+        eps: added to the variance for numerical stability.
+
+    Example:
+        >>> layer_norm(randn(2, 5, 16), (16,)).shape
+        (2, 5, 16)
+    """
+    op = "layer_norm"
+    shape = (normalized_shape,) if is_int(normalized_shape) else tuple(normalized_shape)
+    if not shape or not all(is_int(n) for n in shape):
+        raise TypeError(
+            f"{op}: normalized_shape must be an int or a non-empty tuple of ints, got {normalized_shape!r}"
+        )
+    shape = tuple(int(n) for n in shape)
+    _check_input(op, input, len(shape))
+    if input.shape[-len(shape) :] != shape:
+        raise RuntimeError(
+            f"{op}: given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(map(str, shape))}], but got input of shape {input.shape}"
+        )
+    _check_vector(op, "weight", weight, shape)
+    _check_vector(op, "bias", bias, shape)
+    y = _normalize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
+    return _affine(y, weight, bias, shape)
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Group normalisation, as torch.nn.functional.group_norm: statistics per sample and group of channels.
+
+    The C channels are split into ``num_groups`` groups of C / num_groups; each group of
+    each sample (with all its spatial positions) is normalised on its own, then every
+    channel is scaled and shifted by weight and bias.
+
+    Args:
+        input: (N, C, *).
+        num_groups: the number of groups; must divide C.
+        weight, bias: (C,) per-channel scale and shift, or None.
+        eps: added to the variance for numerical stability.
+
+    Example:
+        >>> group_norm(randn(2, 6, 4, 4), 3).shape
+        (2, 6, 4, 4)
+    """
+    op = "group_norm"
+    _check_input(op, input, 2)
+    n, channels = input.shape[:2]
+    if not is_int(num_groups) or num_groups < 1 or channels % num_groups:
+        raise RuntimeError(
+            f"{op}: expected the number of channels ({channels}, input of shape {input.shape}) to be "
+            f"divisible by num_groups, got num_groups={num_groups!r}"
+        )
+    _check_vector(op, "weight", weight, (channels,))
+    _check_vector(op, "bias", bias, (channels,))
+    if input.data.size == 0:
+        raise RuntimeError(f"{op}: input of shape {input.shape} has no values to normalise")
+    y = _normalize(input.reshape(n, int(num_groups), -1), (2,), eps).reshape(input.shape)
+    return _affine(y, weight, bias, (1, channels) + (1,) * (input.ndim - 2))
