@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
-from bench_ops import thread_env  # the same thread settings as the other benchmarks
+from bench_ops import run_worker  # the same subprocesses and thread settings as the others
 
 FRAMEWORKS = ("neograd", "torch")
 EPOCHS, BATCH, LR, SEED = 5, 64, 1e-2, 0
@@ -133,18 +131,6 @@ def worker(framework: str, threads: int, repeats: int) -> dict[str, Any]:
     return {"seconds": statistics.median(seconds), "last_loss": last_loss, "accuracy": accuracy}
 
 
-def run_framework(framework: str, threads: int, repeats: int) -> dict[str, Any] | None:
-    """Time one framework in a fresh subprocess; None if it is not installed (torch)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework]
-    cmd += ["--threads", str(threads), "--repeats", str(repeats)]
-    proc = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
-    if proc.returncode == 3:  # the worker's "not installed"
-        return None
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench_digits_cnn: the {framework} worker failed:\n{proc.stderr}")
-    return json.loads(proc.stdout)
-
-
 def run(threads: int = 1, repeats: int = 5, rounds: int = 3) -> dict[str, Any]:
     """Train with every framework (taking turns, ``rounds`` fresh subprocesses each) and compare.
 
@@ -156,7 +142,7 @@ def run(threads: int = 1, repeats: int = 5, rounds: int = 3) -> dict[str, Any]:
     rounds_of: dict[str, list[dict[str, Any]]] = {fw: [] for fw in FRAMEWORKS}
     for _ in range(rounds):
         for fw in list(rounds_of):
-            result = run_framework(fw, threads, repeats)
+            result = run_worker(__file__, fw, threads, repeats)
             if result is None:
                 del rounds_of[fw]
             else:

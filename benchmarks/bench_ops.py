@@ -225,15 +225,20 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
-def run_framework(framework: str, threads: int, repeats: int) -> dict[str, Any] | None:
-    """Time one framework in a fresh subprocess; None if it cannot be imported (torch)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework]
+def run_worker(script: str, name: str, threads: int, repeats: int) -> dict[str, Any] | None:
+    """Run ``script --worker name`` in a fresh subprocess and return its JSON result.
+
+    Every benchmark times each framework this way, so that no framework's imports, caches
+    or thread pools affect another's. Returns None when the worker says its framework is
+    not installed (exit status 3: torch is optional).
+    """
+    cmd = [sys.executable, os.path.abspath(script), "--worker", name]
     cmd += ["--threads", str(threads), "--repeats", str(repeats)]
     proc = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
-    if proc.returncode == 3:  # the worker's "not installed"
+    if proc.returncode == 3:
         return None
     if proc.returncode != 0:
-        raise RuntimeError(f"bench_ops: the {framework} worker failed:\n{proc.stderr}")
+        raise RuntimeError(f"{os.path.basename(script)}: the {name} worker failed:\n{proc.stderr}")
     return json.loads(proc.stdout)
 
 
@@ -256,7 +261,7 @@ def run(threads: int = 1, repeats: int = 7, rounds: int = 3) -> dict[str, Any]:
     rounds_of: dict[str, list[dict[str, Any]]] = {fw: [] for fw in FRAMEWORKS}
     for _ in range(rounds):
         for fw in list(rounds_of):
-            result = run_framework(fw, threads, repeats)
+            result = run_worker(__file__, fw, threads, repeats)
             if result is None:  # not installed
                 del rounds_of[fw]
             else:

@@ -29,14 +29,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench_ops import thread_env, time_step  # the same timing loop and thread settings
+from bench_ops import run_worker, time_step  # the same subprocesses, timing loop and threads
 
 SHAPES = [(512, 512), (512,)] * 4
 IMPLEMENTATIONS = ("neograd", "numpy", "torch", "torch-foreach")
@@ -136,18 +134,6 @@ def worker(impl: str, threads: int, repeats: int) -> dict[str, Any]:
     return result
 
 
-def run_worker(impl: str, threads: int, repeats: int) -> dict[str, Any] | None:
-    """Time one implementation in a fresh subprocess; None if it cannot be imported (torch)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", impl]
-    cmd += ["--threads", str(threads), "--repeats", str(repeats)]
-    proc = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
-    if proc.returncode == 3:  # the worker's "not installed"
-        return None
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench_optim: the {impl} worker failed:\n{proc.stderr}")
-    return json.loads(proc.stdout)
-
-
 def run(threads: int = 1, repeats: int = 7, processes: int = 3) -> dict[str, Any]:
     """Time every implementation in ``processes`` fresh subprocesses each; return times and ratios.
 
@@ -162,7 +148,7 @@ def run(threads: int = 1, repeats: int = 7, processes: int = 3) -> dict[str, Any
     runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in IMPLEMENTATIONS}
     for _ in range(processes):
         for impl in IMPLEMENTATIONS:
-            result = run_worker(impl, threads, repeats)
+            result = run_worker(__file__, impl, threads, repeats)
             if result is not None:
                 runs[impl].append(result)
     runs = {impl: r for impl, r in runs.items() if r}
