@@ -34,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 SIZE = 16  # every array is SIZE x SIZE (or a SIZE vector): small enough that overhead dominates
@@ -181,6 +181,10 @@ def build(framework: str, threads: int) -> dict[str, tuple[Callable, Callable]]:
 
 
 # ---- timing ------------------------------------------------------------------------------
+# NOTE: NEOGRAD_BENCH_CLOCK=cpu times with the process's CPU time instead of the wall clock:
+# on a busy shared machine it leaves out the time other processes take the CPU. It is only
+# meaningful with one thread (it adds up the time of all threads). run_all.py --clock sets it.
+clock = time.process_time if os.environ.get("NEOGRAD_BENCH_CLOCK") == "cpu" else time.perf_counter
 
 
 def time_step(step: Callable[[], None], repeats: int, min_time: float = 0.1) -> float:
@@ -192,18 +196,18 @@ def time_step(step: Callable[[], None], repeats: int, min_time: float = 0.1) -> 
         step()
     number = 1
     while True:  # as timeit.autorange: grow the loop until it takes long enough to time
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             step()
-        if time.perf_counter() - start >= min_time:
+        if clock() - start >= min_time:
             break
         number *= 2
     per_call = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             step()
-        per_call.append((time.perf_counter() - start) / number)
+        per_call.append((clock() - start) / number)
     return statistics.median(per_call)
 
 
@@ -225,21 +229,47 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
-def run_worker(script: str, name: str, threads: int, repeats: int) -> dict[str, Any] | None:
+def run_worker(
+    script: str, name: str, threads: int, repeats: int, env: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     """Run ``script --worker name`` in a fresh subprocess and return its JSON result.
 
     Every benchmark times each framework this way, so that no framework's imports, caches
-    or thread pools affect another's. Returns None when the worker says its framework is
-    not installed (exit status 3: torch is optional).
+    or thread pools affect another's. ``env`` adds environment variables. Returns None
+    when the worker says its framework is not installed (exit status 3: torch is optional).
     """
     cmd = [sys.executable, os.path.abspath(script), "--worker", name]
     cmd += ["--threads", str(threads), "--repeats", str(repeats)]
-    proc = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
+    proc = subprocess.run(cmd, env={**thread_env(threads), **(env or {})}, capture_output=True, text=True)
     if proc.returncode == 3:
         return None
     if proc.returncode != 0:
         raise RuntimeError(f"{os.path.basename(script)}: the {name} worker failed:\n{proc.stderr}")
     return json.loads(proc.stdout)
+
+
+def interleave(
+    script: str,
+    names: Sequence[str],
+    threads: int,
+    repeats: int,
+    rounds: int,
+    env: dict[str, str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Run ``script``'s worker for each name in turn, ``rounds`` times: {name: one result per round}.
+
+    Taking turns spreads a busy spell of a shared machine over all implementations instead
+    of one. A name whose worker says it is not installed (torch) is left out of the result.
+    """
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in list(results):
+            result = run_worker(script, name, threads, repeats, env)
+            if result is None:
+                del results[name]
+            else:
+                results[name].append(result)
+    return results
 
 
 def run(threads: int = 1, repeats: int = 7, rounds: int = 3) -> dict[str, Any]:
@@ -258,14 +288,7 @@ def run(threads: int = 1, repeats: int = 7, rounds: int = 3) -> dict[str, Any]:
     Raises:
         RuntimeError: if the implementations' gradients do not agree.
     """
-    rounds_of: dict[str, list[dict[str, Any]]] = {fw: [] for fw in FRAMEWORKS}
-    for _ in range(rounds):
-        for fw in list(rounds_of):
-            result = run_worker(__file__, fw, threads, repeats)
-            if result is None:  # not installed
-                del rounds_of[fw]
-            else:
-                rounds_of[fw].append(result)
+    rounds_of = interleave(__file__, FRAMEWORKS, threads, repeats, rounds)
     for program in PROGRAMS:
         sums = {fw: r[0][program]["checksum"] for fw, r in rounds_of.items()}
         ref = sums["numpy"]

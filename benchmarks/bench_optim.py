@@ -34,7 +34,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench_ops import run_worker, time_step  # the same subprocesses, timing loop and threads
+from bench_ops import interleave, time_step  # the same subprocesses, timing loop and threads
 
 SHAPES = [(512, 512), (512,)] * 4
 IMPLEMENTATIONS = ("neograd", "numpy", "torch", "torch-foreach")
@@ -145,13 +145,7 @@ def run(threads: int = 1, repeats: int = 7, processes: int = 3) -> dict[str, Any
     Raises:
         RuntimeError: if the implementations' parameters after three steps do not agree.
     """
-    runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in IMPLEMENTATIONS}
-    for _ in range(processes):
-        for impl in IMPLEMENTATIONS:
-            result = run_worker(__file__, impl, threads, repeats)
-            if result is not None:
-                runs[impl].append(result)
-    runs = {impl: r for impl, r in runs.items() if r}
+    runs = interleave(__file__, IMPLEMENTATIONS, threads, repeats, processes)
     sums = {impl: r[0]["checksum"] for impl, r in runs.items()}
     ref = sums["numpy"]
     if any(abs(s - ref) > 1e-4 * max(1.0, abs(ref)) for s in sums.values()):

@@ -89,6 +89,9 @@ def test_binary_and_regression_losses_over_random_shapes(shape, seed, reduction)
         lambda x, y: F.cross_entropy(x, y.softmax(-1)),
         lambda x, y: F.binary_cross_entropy_with_logits(x, y.sigmoid(), pos_weight=tensor([2.0, 1.0, 0.5])),
         lambda x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
+        lambda x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid(), reduction="sum"),
+        lambda x, y: F.mse_loss(x.tanh(), y),
+        lambda x, y: F.mse_loss(x.tanh(), y.sigmoid(), reduction="none").sum(),
     ],
 )
 def test_fused_losses_have_second_derivatives(loss):

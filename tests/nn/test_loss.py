@@ -130,6 +130,14 @@ def test_bce_clamps_logs_at_minus_100_like_torch():
 def test_bce_checks_its_input():
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         F.binary_cross_entropy(t([1.5]), t([1.0]))
+    # every reduction, with and without weights, either side of [0, 1], whatever the target
+    for reduction in REDUCTIONS:
+        for weight in (None, tensor([1.0, 2.0])):
+            for bad, target in ((-0.25, 0.0), (1.25, 1.0), (-0.25, 1.0), (1.25, 0.0)):
+                with pytest.raises(RuntimeError, match="between 0 and 1"):
+                    F.binary_cross_entropy(
+                        t([0.5, bad]), t([1.0, target]), weight=weight, reduction=reduction
+                    )
     with pytest.raises(ValueError, match="same size"):
         F.binary_cross_entropy(t([[0.5, 0.5]]), t([1.0, 0.0]))
 

@@ -1,7 +1,28 @@
 """neograd: a deep-learning framework in Python and NumPy with PyTorch's API.
 
-``import neograd as ng`` gives every public name of neograd.autograd (ng.tensor,
-ng.no_grad, ng.float32, ...) and the sub-packages ng.autograd, ng.nn and ng.optim.
+``import neograd as ng`` gives what ``import torch`` gives:
+
+- every public name of neograd.autograd: ``ng.tensor``, ``ng.zeros``, ``ng.no_grad``,
+  ``ng.manual_seed``, ``ng.float32``, ...
+- the sub-packages ``ng.autograd``, ``ng.nn``, ``ng.optim``, and ``ng.utils.data``
+  (datasets and ``DataLoader``, as ``torch.utils.data``);
+- ``ng.save(state_dict, path)`` and ``ng.load(path)``: tensors on disk as safetensors, or
+  NumPy's .npz when the name ends in .npz; nothing is ever pickled or unpickled;
+- ``ng.__version__`` (this package's version) and ``ng.version``, the version of each piece
+  (``ng.version.autograd``, ``ng.version.nn``, ``ng.version.optim``), as ``torch.version``.
+
+The original neograd's paths keep working: ``from neograd.nn.loss import BCE``,
+``from neograd.nn.optim import GD``, ``ng.nn.Model``, ``ng.no_track()``.
+
+Example:
+    >>> import neograd as ng
+    >>> model = ng.nn.Sequential(ng.nn.Linear(2, 8), ng.nn.ReLU(), ng.nn.Linear(8, 1))
+    >>> optimizer = ng.optim.Adam(model.parameters(), lr=1e-2)
+    >>> loss = model(ng.randn(4, 2)).pow(2).mean()
+    >>> loss.backward()
+    >>> optimizer.step()
+    >>> ng.save(model.state_dict(), "model.safetensors")
+    >>> model.load_state_dict(ng.load("model.safetensors"))
 """
 
 # The sub-packages are separate distributions sharing the `neograd` namespace; with
@@ -12,16 +33,26 @@ __path__ = pkgutil.extend_path(__path__, __name__)
 
 import sys as _sys
 
-from neograd import autograd, nn, optim
+from neograd import autograd, nn, optim, utils, version
 from neograd.__about__ import __version__
 from neograd.autograd import *  # noqa: F403
 from neograd.autograd import __all__ as _autograd_all
 from neograd.autograd import bool as bool  # torch.bool
-from neograd.autograd import float as float  # torch.float is float32
+from neograd.nn.serialization import load, save
 
 # The original project's optimizers lived in neograd.nn.optim (`from neograd.nn.optim import GD`);
 # registered here, since neograd-nn itself never depends on neograd-optim.
 _sys.modules.setdefault("neograd.nn.optim", optim)
 nn.optim = optim
 
-__all__ = ["__version__", "autograd", "nn", "optim", *[n for n in _autograd_all if n != "__version__"]]
+__all__ = [
+    "__version__",
+    "version",
+    "autograd",
+    "nn",
+    "optim",
+    "utils",
+    "save",
+    "load",
+    *[name for name in _autograd_all if name != "__version__"],
+]

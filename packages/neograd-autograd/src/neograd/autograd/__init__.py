@@ -15,6 +15,12 @@ Example:
 """
 
 from neograd.autograd.__about__ import __version__
+from neograd.autograd.anomaly import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from neograd.autograd.creation import *  # noqa: F403
 from neograd.autograd.creation import __all__ as _creation_all
 from neograd.autograd.dtypes import *  # noqa: F403
@@ -52,6 +58,10 @@ __all__ = [
     "set_grad_enabled",
     "is_grad_enabled",
     "no_track",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
     "default_generator",
     "manual_seed",
     "seed",

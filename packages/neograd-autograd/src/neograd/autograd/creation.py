@@ -42,6 +42,13 @@ def _float_dtype(dtype: Any) -> np.dtype:
     return get_default_dtype() if dtype is None else as_dtype(dtype)
 
 
+def _random_dtype(op: str, dtype: Any) -> np.dtype:
+    d = _float_dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"{op}: random values need a floating dtype, got {d}")
+    return d
+
+
 def _size(op: str, size: tuple[Any, ...]) -> tuple[int, ...]:
     shape = shape_arg(op, size)
     if any(n < 0 for n in shape):
@@ -97,6 +104,7 @@ def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) 
 
 
 def empty_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor in ``input``'s shape and dtype."""
     return _new("empty_like", np.empty(*_like(input, dtype)), requires_grad)
 
 
@@ -109,23 +117,25 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, requires_gra
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Uniform random values in [0, 1), from neograd's generator (see manual_seed)."""
     g = generator or default_generator
-    d = _float_dtype(dtype)
+    d = _random_dtype("rand", dtype)
     return _new("rand", g.random(_size("rand", size)).astype(d, copy=False), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Standard normal random values, from neograd's generator (see manual_seed)."""
     g = generator or default_generator
-    d = _float_dtype(dtype)
+    d = _random_dtype("randn", dtype)
     return _new("randn", g.standard_normal(_size("randn", size)).astype(d, copy=False), requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples from [0, 1) in ``input``'s shape and dtype (neograd's generator)."""
     shape, d = _like(input, dtype)
     return rand(shape, dtype=d, requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples in ``input``'s shape and dtype (neograd's generator)."""
     shape, d = _like(input, dtype)
     return randn(shape, dtype=d, requires_grad=requires_grad)
 
@@ -149,6 +159,8 @@ def randint(
 
 def randperm(n: int, *, dtype: Any = None, generator: Any = None) -> Tensor:
     """A random permutation of 0..n-1."""
+    if not is_int(n) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
     g = generator or default_generator
     return Tensor._make(g.permutation(n).astype(np.int64 if dtype is None else as_dtype(dtype)))
 
@@ -159,6 +171,9 @@ def arange(
     """Values from start (inclusive) to end (exclusive) by step; int64 if all are ints."""
     if end is None:
         start, end = 0, start
+    for v in (start, end, step):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange: start, end and step must be numbers, got {type(v).__name__} {v!r}")
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     if dtype is None:
@@ -177,4 +192,7 @@ def linspace(
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (n x n by default)."""
+    for v in (n, m if m is not None else 0):
+        if not is_int(v) or v < 0:
+            raise ValueError(f"eye: n and m must be non-negative ints, got {v!r}")
     return _new("eye", np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)

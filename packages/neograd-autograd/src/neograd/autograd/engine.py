@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 
 from neograd.autograd import inplace
+from neograd.autograd.anomaly import _active as anomaly_threads
+from neograd.autograd.anomaly import _check_gradients
+from neograd.autograd.anomaly import _state as anomaly_state
 from neograd.autograd.function import Function
 from neograd.autograd.grad_mode import _state as grad_state
 from neograd.autograd.ops.shape import sum_to
@@ -160,6 +163,7 @@ def _run(
     root_nodes = [t._node for t, _ in roots if t._node is not None]
     waiting = _count_consumers(root_nodes)
     ready = [node for node in dict.fromkeys(root_nodes) if waiting[node] == 0]
+    anomaly = bool(anomaly_threads) and anomaly_state.enabled
     previous_mode = grad_state.enabled
     grad_state.enabled = create_graph  # backward records a graph only for create_graph
     try:
@@ -185,6 +189,8 @@ def _run(
                         f"{node!r} returned {len(input_grads)} gradients, expected {len(edges)} "
                         "(one per argument of forward, None for those without a gradient)"
                     )
+                if anomaly:
+                    _check_gradients(node, input_grads)
             for edge, gi in zip(edges, input_grads):
                 if edge is None:
                     continue

@@ -31,6 +31,9 @@ from typing import Any
 import numpy as np
 
 from neograd.autograd import inplace
+from neograd.autograd.anomaly import _active as anomaly_threads
+from neograd.autograd.anomaly import _record_trace
+from neograd.autograd.anomaly import _state as anomaly_state
 from neograd.autograd.grad_mode import _state as grad_state
 from neograd.autograd.tensor import Tensor
 
@@ -67,10 +70,12 @@ class Function:
 
     @staticmethod
     def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        """Compute the result from the inputs (arrays); save what backward needs on ``ctx``."""
         raise NotImplementedError("Function subclasses must define forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> Any:
+        """The gradients of the inputs from the gradient of the output, one per positional input."""
         raise NotImplementedError(
             "Function subclasses must define backward(ctx, grad_output) to be differentiated"
         )
@@ -125,7 +130,7 @@ class Function:
             if "could not be broadcast" not in str(e):
                 raise
             # NOTE: NumPy's message names neither the op nor the tensors; say which op failed on what
-            shapes = " and ".join(str(a.shape) for a in arrays if isinstance(a, np.ndarray))
+            shapes = " and ".join(str(np.shape(a)) for a in arrays if not isinstance(a, (str, type(None))))
             name = cls.__name__.lower()
             raise ValueError(f"{name}: shapes {shapes} cannot be broadcast together") from None
         if type(out) is not np.ndarray:
@@ -142,6 +147,9 @@ class Function:
         ctx._shape, ctx._dtype, ctx._out_id = out.shape, out.dtype, id(out)
         if ctx.saved:  # the in-place epoch now: was anything saved changed in place since?
             ctx._epoch = inplace.epoch()
+        # detect_anomaly(): remember where the forward pass made this op
+        if anomaly_threads and anomaly_state.enabled:
+            ctx._trace = _record_trace()
         return Tensor._make(out, True, ctx)
 
     def _connected(self, array: Any) -> Any:

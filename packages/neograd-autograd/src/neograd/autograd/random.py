@@ -43,4 +43,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
     """Restore a state returned by get_rng_state()."""
     if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
         raise ValueError("set_rng_state: expected a state dict returned by get_rng_state()")
-    default_generator.bit_generator.state = state
+    try:  # NumPy checks the state as it sets it, and sets nothing if it is invalid
+        default_generator.bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        raise ValueError(f"set_rng_state: invalid state ({type(e).__name__}: {e})") from None

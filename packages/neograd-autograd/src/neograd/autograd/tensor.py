@@ -28,6 +28,15 @@ _int = builtins.int
 _bool = builtins.bool
 
 
+def _bitwise(op: str, ufunc: np.ufunc, *operands: Any) -> Tensor:
+    """~, & and | as in torch: logical on bool tensors, bitwise on integer ones, refused on floats."""
+    arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in operands]
+    for a in arrays:
+        if a.dtype.kind not in "biu":
+            raise TypeError(f"{op}: needs bool or integer tensors, got dtype {a.dtype}")
+    return Tensor._make(np.asarray(ufunc(*arrays)))
+
+
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert tensor data to an ndarray with neograd's dtype rules (see :func:`tensor`)."""
     if isinstance(data, Tensor):
@@ -104,6 +113,7 @@ class Tensor:
     # ---- attributes -------------------------------------------------------------------
     @property
     def grad_fn(self) -> Function | None:
+        """The node (Function) that created this tensor; None for a leaf."""
         return self._node
 
     @property
@@ -118,14 +128,17 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data."""
         return self.data.dtype
 
     @property
     def shape(self) -> tuple[_int, ...]:
+        """The shape, a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> _int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
@@ -139,6 +152,7 @@ class Tensor:
         return transpose(self, -2, -1)
 
     def is_floating_point(self) -> _bool:
+        """Whether the dtype is a floating one (only those can require grad)."""
         return self.data.dtype.kind == "f"
 
     def size(self, dim: _int | None = None) -> tuple[_int, ...] | _int:
@@ -146,12 +160,15 @@ class Tensor:
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def dim(self) -> _int:
+        """The number of dimensions."""
         return self.data.ndim
 
     def numel(self) -> _int:
+        """The number of elements."""
         return self.data.size
 
     def element_size(self) -> _int:
+        """The size of one element in bytes."""
         return self.data.itemsize
 
     # ---- conversion ---------------------------------------------------------------------
@@ -173,6 +190,7 @@ class Tensor:
         return self.data
 
     def tolist(self) -> Any:
+        """The values as (nested) Python lists of numbers."""
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: _bool | None = None) -> np.ndarray:
@@ -221,6 +239,7 @@ class Tensor:
         return clone(self)
 
     def contiguous(self) -> Tensor:
+        """This tensor (NumPy handles the memory layout; there is nothing to do)."""
         return self
 
     def to(self, dtype: Any) -> Tensor:
@@ -228,24 +247,31 @@ class Tensor:
         return to_dtype(self, dtype)
 
     def type(self, dtype: Any) -> Tensor:
+        """This tensor converted to ``dtype``, as :meth:`to`."""
         return to_dtype(self, dtype)
 
     def float(self) -> Tensor:
+        """This tensor as float32."""
         return to_dtype(self, np.float32)
 
     def double(self) -> Tensor:
+        """This tensor as float64."""
         return to_dtype(self, np.float64)
 
     def long(self) -> Tensor:
+        """This tensor as int64."""
         return to_dtype(self, np.int64)
 
     def int(self) -> Tensor:
+        """This tensor as int32."""
         return to_dtype(self, np.int32)
 
     def bool(self) -> Tensor:
+        """This tensor as bool."""
         return to_dtype(self, np.bool_)
 
     def type_as(self, other: Tensor) -> Tensor:
+        """This tensor converted to ``other``'s dtype."""
         return to_dtype(self, other.data.dtype)
 
     # ---- autograd ---------------------------------------------------------------------
@@ -340,12 +366,15 @@ class Tensor:
         return self._inplace("add_", np.add, other if alpha == 1 else _scaled(other, alpha))
 
     def sub_(self, other: Any, alpha: _float = 1) -> Tensor:
+        """Subtract ``alpha * other`` in place."""
         return self._inplace("sub_", np.subtract, other if alpha == 1 else _scaled(other, alpha))
 
     def mul_(self, other: Any) -> Tensor:
+        """Multiply by ``other`` in place."""
         return self._inplace("mul_", np.multiply, other)
 
     def div_(self, other: Any) -> Tensor:
+        """Divide by ``other`` in place."""
         return self._inplace("div_", np.true_divide, other)
 
     def copy_(self, src: Any) -> Tensor:
@@ -374,6 +403,7 @@ class Tensor:
         return self.fill_(0)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """Limit the values to [min, max] in place."""
         self._check_inplace("clamp_")
         np.clip(self.data, min, max, out=self.data)
         inplace.mark_changed(self.data)
@@ -455,215 +485,280 @@ class Tensor:
         return ge(self, other)
 
     def __invert__(self) -> Tensor:
-        return logical_not(self)
+        return _bitwise("~", np.invert, self)
 
     def __and__(self, other: Any) -> Tensor:
-        return logical_and(self, other)
+        return _bitwise("&", np.bitwise_and, self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return logical_or(self, other)
+        return _bitwise("|", np.bitwise_or, self, other)
 
     def __getitem__(self, index: Any) -> Tensor:
         return getitem(self, index)
 
     # ---- methods (each calls the module function of the same name) ---------------------
     def add(self, other: Any, alpha: _float = 1) -> Tensor:
+        """input + alpha * other, with broadcasting. See :func:`add`."""
         return add(self, other, alpha=alpha)
 
     def sub(self, other: Any, alpha: _float = 1) -> Tensor:
+        """input - alpha * other, with broadcasting. See :func:`sub`."""
         return sub(self, other, alpha=alpha)
 
     def mul(self, other: Any) -> Tensor:
+        """input * other, elementwise with broadcasting. See :func:`mul`."""
         return mul(self, other)
 
     def div(self, other: Any) -> Tensor:
+        """input / other (integers divide to the default float dtype). See :func:`div`."""
         return div(self, other)
 
     def pow(self, exponent: Any) -> Tensor:
+        """input ** exponent, elementwise (either may be a number). See :func:`pow`."""
         return pow(self, exponent)
 
     def neg(self) -> Tensor:
+        """-input. See :func:`neg`."""
         return neg(self)
 
     def abs(self) -> Tensor:
+        """|input|. See :func:`abs`."""
         return abs(self)
 
     def exp(self) -> Tensor:
+        """e ** input. See :func:`exp`."""
         return exp(self)
 
     def log(self) -> Tensor:
+        """Natural logarithm. See :func:`log`."""
         return log(self)
 
     def log1p(self) -> Tensor:
+        """log(1 + input), accurate for small inputs. See :func:`log1p`."""
         return log1p(self)
 
     def sqrt(self) -> Tensor:
+        """Square root. See :func:`sqrt`."""
         return sqrt(self)
 
     def square(self) -> Tensor:
+        """input * input. See :func:`square`."""
         return square(self)
 
     def sin(self) -> Tensor:
+        """Sine. See :func:`sin`."""
         return sin(self)
 
     def cos(self) -> Tensor:
+        """Cosine. See :func:`cos`."""
         return cos(self)
 
     def tanh(self) -> Tensor:
+        """Hyperbolic tangent. See :func:`tanh`."""
         return tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-input). See :func:`sigmoid`."""
         return sigmoid(self)
 
     def relu(self) -> Tensor:
+        """max(input, 0). See :func:`relu`."""
         return relu(self)
 
     def sign(self) -> Tensor:
+        """-1, 0 or 1 by the sign of each element (its gradient is zero). See :func:`sign`."""
         return sign(self)
 
     def maximum(self, other: Any) -> Tensor:
+        """The elementwise maximum of input and other. See :func:`maximum`."""
         return maximum(self, other)
 
     def minimum(self, other: Any) -> Tensor:
+        """The elementwise minimum of input and other. See :func:`minimum`."""
         return minimum(self, other)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Limit values to [min, max] (either bound may be None). See :func:`clamp`."""
         return clamp(self, min, max)
 
     clip = clamp
 
     def matmul(self, other: Any) -> Tensor:
+        """The matrix product, as NumPy's @. See :func:`matmul`."""
         return matmul(self, other)
 
     def dot(self, other: Any) -> Tensor:
+        """The dot product of two 1-D tensors of the same length. See :func:`dot`."""
         return dot(self, other)
 
     def sum(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        """The sum over ``dim`` (an int, a tuple, or None for all dims). See :func:`sum`."""
         return sum(self, dim, keepdim, **aliases)
 
     def mean(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        """The mean over ``dim`` (an int, a tuple, or None for all dims). See :func:`mean`."""
         return mean(self, dim, keepdim, **aliases)
 
     def var(self, dim: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+        """The variance over ``dim``, dividing by N - correction (1 by default). See :func:`var`."""
         return var(self, dim, *args, **kwargs)
 
     def std(self, dim: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+        """The standard deviation: sqrt of :func:`var` with the same arguments. See :func:`std`."""
         return std(self, dim, *args, **kwargs)
 
     def max(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Any:
+        """The maximum of all elements; with ``dim``, (values, indices) along it. See :func:`max`."""
         return max(self, dim, keepdim, **aliases)
 
     def min(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Any:
+        """The minimum of all elements; with ``dim``, (values, indices) along it. See :func:`min`."""
         return min(self, dim, keepdim, **aliases)
 
     def amax(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        """The maximum over ``dim``; tied maxima share the gradient evenly. See :func:`amax`."""
         return amax(self, dim, keepdim, **aliases)
 
     def amin(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        """The minimum over ``dim``; tied minima share the gradient evenly. See :func:`amin`."""
         return amin(self, dim, keepdim, **aliases)
 
     def argmax(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        """The index of the maximum over ``dim`` (or of the flattened tensor). See :func:`argmax`."""
         return argmax(self, dim, keepdim, **aliases)
 
     def argmin(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        """The index of the minimum over ``dim`` (or of the flattened tensor). See :func:`argmin`."""
         return argmin(self, dim, keepdim, **aliases)
 
     def all(self, dim: Any = None, keepdim: _bool = False) -> Tensor:
+        """Whether every element (along ``dim``) is nonzero, as a bool tensor."""
         return Tensor._make(np.all(self.data, axis=dim, keepdims=keepdim))
 
     def any(self, dim: Any = None, keepdim: _bool = False) -> Tensor:
+        """Whether some element (along ``dim``) is nonzero, as a bool tensor."""
         return Tensor._make(np.any(self.data, axis=dim, keepdims=keepdim))
 
     def logsumexp(self, dim: Any = None, keepdim: _bool = False, **aliases: Any) -> Tensor:
+        """log(sum(exp(input))) over ``dim``, computed without overflow. See :func:`logsumexp`."""
         return logsumexp(self, dim, keepdim, **aliases)
 
     def softmax(self, dim: Any = None, **aliases: Any) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``dim``. See :func:`softmax`."""
         return softmax(self, dim, **aliases)
 
     def log_softmax(self, dim: Any = None, **aliases: Any) -> Tensor:
+        """x - logsumexp(x) along ``dim``: log of softmax, computed stably. See :func:`log_softmax`."""
         return log_softmax(self, dim, **aliases)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape (one dim may be -1). See :func:`reshape`."""
         return reshape(self, *shape)
 
     def view(self, *shape: Any) -> Tensor:
+        """As :func:`reshape` (neograd does not track whether memory is shared)."""
         return reshape(self, *shape)
 
     def view_as(self, other: Tensor) -> Tensor:
+        """This tensor reshaped to ``other``'s shape."""
         return reshape(self, other.shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
+        """This tensor reshaped to ``other``'s shape."""
         return reshape(self, other.shape)
 
     def flatten(self, start_dim: _int = 0, end_dim: _int = -1) -> Tensor:
+        """Merge dims start_dim..end_dim into one. See :func:`flatten`."""
         return flatten(self, start_dim, end_dim)
 
     def squeeze(self, dim: Any = None) -> Tensor:
+        """Remove dims of size 1 (all, or those in ``dim``). See :func:`squeeze`."""
         return squeeze(self, dim)
 
     def unsqueeze(self, dim: _int) -> Tensor:
+        """Insert a dim of size 1 at position ``dim``. See :func:`unsqueeze`."""
         return unsqueeze(self, dim)
 
     def permute(self, *dims: Any) -> Tensor:
+        """Reorder the dimensions: result dim i is input dim ``dims[i]``. See :func:`permute`."""
         return permute(self, *dims)
 
     def transpose(self, dim0: _int, dim1: _int) -> Tensor:
+        """Swap two dimensions. See :func:`transpose`."""
         return transpose(self, dim0, dim1)
 
     def swapaxes(self, axis0: _int, axis1: _int) -> Tensor:
+        """Swap two dimensions, as :func:`transpose`."""
         return transpose(self, axis0, axis1)
 
     def t(self) -> Tensor:
+        """The transpose of a matrix (a tensor of at most 2 dims)."""
         if self.data.ndim > 2:
             raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.data.ndim}")
         return self.T
 
     def expand(self, *sizes: Any) -> Tensor:
+        """Broadcast to ``sizes``; -1 keeps a dimension's size. See :func:`expand`."""
         return expand(self, *sizes)
 
     def expand_as(self, other: Tensor) -> Tensor:
+        """This tensor broadcast to ``other``'s shape."""
         return expand(self, other.shape)
 
     def broadcast_to(self, shape: Sequence[_int]) -> Tensor:
+        """A read-only view of input broadcast to ``shape``. See :func:`broadcast_to`."""
         return broadcast_to(self, shape)
 
     def repeat(self, *sizes: Any) -> Tensor:
+        """Repeat the tensor ``sizes[i]`` times along dim i. See :func:`repeat`."""
         return repeat(self, *sizes)
 
     def tile(self, dims: Sequence[_int]) -> Tensor:
+        """As repeat; missing leading ``dims`` count as ones. See :func:`tile`."""
         return tile(self, dims)
 
     def split(self, split_size_or_sections: Any, dim: _int = 0) -> tuple[Tensor, ...]:
+        """Split into pieces of ``split_size`` (the last smaller) or of given sizes. See :func:`split`."""
         return split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks: _int, dim: _int = 0) -> tuple[Tensor, ...]:
+        """Split into ``chunks`` pieces of equal size (the last may be smaller). See :func:`chunk`."""
         return chunk(self, chunks, dim)
 
     def gather(self, dim: _int, index: Any) -> Tensor:
+        """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on). See :func:`gather`."""
         return gather(self, dim, index)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """input with ``value`` wherever ``mask`` is true. See :func:`masked_fill`."""
         return masked_fill(self, mask, value)
 
     def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` is true, else ``other``, as :func:`where`."""
         return where(condition, self, other)
 
     def eq(self, other: Any) -> Tensor:
+        """input == other, elementwise, as a bool tensor (no gradient). See :func:`eq`."""
         return eq(self, other)
 
     def ne(self, other: Any) -> Tensor:
+        """input != other, elementwise, as a bool tensor (no gradient). See :func:`ne`."""
         return ne(self, other)
 
     def lt(self, other: Any) -> Tensor:
+        """input < other, elementwise, as a bool tensor (no gradient). See :func:`lt`."""
         return lt(self, other)
 
     def le(self, other: Any) -> Tensor:
+        """input <= other, elementwise, as a bool tensor (no gradient). See :func:`le`."""
         return le(self, other)
 
     def gt(self, other: Any) -> Tensor:
+        """input > other, elementwise, as a bool tensor (no gradient). See :func:`gt`."""
         return gt(self, other)
 
     def ge(self, other: Any) -> Tensor:
+        """input >= other, elementwise, as a bool tensor (no gradient). See :func:`ge`."""
         return ge(self, other)
 
     # ---- printing ---------------------------------------------------------------------
@@ -766,9 +861,6 @@ from neograd.autograd.ops.elementwise import (  # noqa: E402
     le,
     log,
     log1p,
-    logical_and,
-    logical_not,
-    logical_or,
     lt,
     masked_fill,
     maximum,

@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 from neograd.nn import utils
+from neograd.nn.checkpoint import Checkpoint
 from neograd.nn.serialization import load, save
 
-__all__ += ["utils", "save", "load"]
+__all__ += ["utils", "save", "load", "Checkpoint"]

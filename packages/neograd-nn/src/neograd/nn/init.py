@@ -62,9 +62,13 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _fill(op: str, tensor: Tensor, values: Any) -> Tensor:
+def _check_tensor(op: str, tensor: Any) -> None:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(tensor).__name__}")
+
+
+def _fill(op: str, tensor: Tensor, values: Any) -> Tensor:
+    _check_tensor(op, tensor)
     with no_grad():
         tensor.copy_(values)
     return tensor
@@ -72,6 +76,7 @@ def _fill(op: str, tensor: Tensor, values: Any) -> Tensor:
 
 def _fans(op: str, tensor: Tensor) -> tuple[int, int]:
     """fan_in and fan_out of a weight of shape (out, in, *kernel), as torch computes them."""
+    _check_tensor(op, tensor)
     if tensor.ndim < 2:
         raise ValueError(
             f"{op}: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, "
@@ -89,6 +94,9 @@ def uniform_(
     tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None
 ) -> Tensor:
     """Fill with values drawn from U(a, b)."""
+    _check_tensor("uniform_", tensor)
+    if not a <= b:
+        raise ValueError(f"uniform_: expects a <= b (the range [a, b)), got a={a}, b={b}")
     return _fill("uniform_", tensor, _generator(generator).uniform(a, b, tensor.shape))
 
 
@@ -96,6 +104,7 @@ def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: np.random.Generator | None = None
 ) -> Tensor:
     """Fill with values drawn from N(mean, std^2)."""
+    _check_tensor("normal_", tensor)
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
     return _fill("normal_", tensor, _generator(generator).normal(mean, std, tensor.shape))
@@ -179,6 +188,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generato
     The QR decomposition of a Gaussian matrix, with signs fixed so that the result is
     uniformly distributed (Saxe et al. 2013).
     """
+    _check_tensor("orthogonal_", tensor)
     if tensor.ndim < 2:
         raise ValueError(
             f"orthogonal_: only tensors with 2 or more dimensions are supported, got {tensor.shape}"

@@ -122,20 +122,22 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of the module; every subclass defines it. Call the module, not forward."""
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward``; the outermost call also scopes the seed's layout choice (see Linear)."""
-        outermost = _call.depth == 0
-        _call.depth += 1
+        call = _call  # NOTE: one lookup of the thread-local state: this runs for every module
+        depth = call.depth
+        call.depth = depth + 1
         try:
             return self.forward(*args, **kwargs)
         finally:
-            _call.depth -= 1
-            if outermost:
-                _call.layout = None
+            call.depth = depth
+            if not depth:
+                call.layout = None
 
     # ---- registration ---------------------------------------------------------------------
     def _check_ready(self, what: str) -> None:
@@ -292,6 +294,7 @@ class Module:
                 )
 
     def modules(self) -> Iterator[Module]:
+        """This module and all modules inside it, each once, depth first."""
         for _, module in self.named_modules():
             yield module
 
@@ -304,6 +307,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator[Module]:
+        """The direct submodules."""
         for _, module in self.named_children():
             yield module
 
@@ -337,9 +341,11 @@ class Module:
     def named_buffers(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Tensor]]:
+        """(name, buffer) pairs, names as in state_dict (``prefix`` in front)."""
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """The buffers (tensors that are state but not parameters, e.g. running means)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -431,9 +437,11 @@ class Module:
         return self
 
     def float(self: M) -> M:
+        """Convert every floating parameter and buffer to float32, in place; returns self."""
         return self.to(np.float32)
 
     def double(self: M) -> M:
+        """Convert every floating parameter and buffer to float64, in place; returns self."""
         return self.to(np.float64)
 
     # ---- state ------------------------------------------------------------------------------

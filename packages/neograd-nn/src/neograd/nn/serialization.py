@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -152,6 +153,8 @@ def atomic_write(path: PathLike) -> Iterator[IO[bytes]]:
     # NOTE: a symlink's target is replaced, not the link, as open(path, "wb") would
     target = os.path.realpath(os.fspath(path))
     directory = os.path.dirname(target)
+    if not os.path.isdir(directory):  # say so about the path asked for, not the temporary file
+        raise FileNotFoundError(errno.ENOENT, f"no such directory for {os.fspath(path)!r}", directory)
     tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
     # os.open with mode 0o666 lets the umask decide the permissions, as open() would
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

@@ -63,3 +63,8 @@ def shape_arg(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
         if not is_int(n):
             raise TypeError(f"{op}: sizes must be ints, got {shape!r}")
     return tuple(operator.index(n) for n in shape)
+
+
+def not_a_tensor(op: str, x: Any, name: str = "input") -> TypeError:
+    """The error for an argument that should be a Tensor, in torch's words."""
+    return TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")

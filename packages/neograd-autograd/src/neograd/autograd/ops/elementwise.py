@@ -12,6 +12,7 @@ import numpy as np
 
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.function import Function
+from neograd.autograd.ops._args import not_a_tensor
 from neograd.autograd.tensor import Tensor
 
 __all__ = [
@@ -100,14 +101,16 @@ def _pair_with(t: Tensor, other: Any, dtype: np.dtype) -> tuple[Any, Any]:
         return t, other
     if isinstance(other, np.ndarray) and dtype.kind == "f" and other.dtype.kind != "f":
         return t, other.astype(dtype)
-    if other is None or isinstance(other, str):
+    if not isinstance(other, (np.ndarray, list, tuple)):  # numbers were handled above
         raise TypeError(f"unsupported operand of type {type(other).__name__} for a tensor operation")
     return t, other
 
 
-def _floating(input: Any) -> Any:
+def _floating(input: Any, op: str) -> Any:
     """An integer or bool tensor as the default float dtype: torch computes exp(int) etc. in float32."""
-    if isinstance(input, Tensor) and input.data.dtype.kind != "f":
+    if not isinstance(input, Tensor):
+        raise not_a_tensor(op, input)
+    if input.data.dtype.kind != "f":
         return Tensor._make(input.data.astype(get_default_dtype()))
     return input
 
@@ -243,16 +246,27 @@ class Neg(Function):
 
 def neg(input: Tensor) -> Tensor:
     """-input."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("neg", input)
     return Neg.apply(input)
 
 
 negative = neg
 
 
+def _sign(x: np.ndarray) -> np.ndarray:
+    """-1, 0 or 1, and 0 for NaN as torch.sign (NumPy's sign(nan) is nan)."""
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    s = np.sign(x, out=np.empty_like(x))  # out=: an array even for 0-d x
+    s[np.isnan(s)] = 0
+    return s
+
+
 class Abs(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        ctx.sign = np.sign(x)  # the gradient at 0 is 0, as in torch
+        ctx.sign = _sign(x)  # the gradient at 0 (and NaN) is 0, as in torch
         return np.abs(x)
 
     @staticmethod
@@ -262,6 +276,8 @@ class Abs(Function):
 
 def abs(input: Tensor) -> Tensor:
     """|input|."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("abs", input)
     return Abs.apply(input)
 
 
@@ -280,7 +296,7 @@ class Exp(Function):
 
 def exp(input: Tensor) -> Tensor:
     """e ** input."""
-    return Exp.apply(_floating(input))
+    return Exp.apply(_floating(input, "exp"))
 
 
 class Log(Function):
@@ -297,7 +313,7 @@ class Log(Function):
 
 def log(input: Tensor) -> Tensor:
     """Natural logarithm."""
-    return Log.apply(_floating(input))
+    return Log.apply(_floating(input, "log"))
 
 
 class Log1p(Function):
@@ -314,7 +330,7 @@ class Log1p(Function):
 
 def log1p(input: Tensor) -> Tensor:
     """log(1 + input), accurate for small inputs."""
-    return Log1p.apply(_floating(input))
+    return Log1p.apply(_floating(input, "log1p"))
 
 
 class Sqrt(Function):
@@ -332,11 +348,13 @@ class Sqrt(Function):
 
 def sqrt(input: Tensor) -> Tensor:
     """Square root."""
-    return Sqrt.apply(_floating(input))
+    return Sqrt.apply(_floating(input, "sqrt"))
 
 
 def square(input: Tensor) -> Tensor:
     """input * input."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("square", input)
     return mul(input, input)
 
 
@@ -354,7 +372,7 @@ class Sin(Function):
 
 def sin(input: Tensor) -> Tensor:
     """Sine."""
-    return Sin.apply(_floating(input))
+    return Sin.apply(_floating(input, "sin"))
 
 
 class Cos(Function):
@@ -371,7 +389,7 @@ class Cos(Function):
 
 def cos(input: Tensor) -> Tensor:
     """Cosine."""
-    return Cos.apply(_floating(input))
+    return Cos.apply(_floating(input, "cos"))
 
 
 class Tanh(Function):
@@ -389,7 +407,7 @@ class Tanh(Function):
 
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(_floating(input))
+    return Tanh.apply(_floating(input, "tanh"))
 
 
 class Sigmoid(Function):
@@ -412,13 +430,15 @@ class Sigmoid(Function):
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e^-input)."""
-    return Sigmoid.apply(_floating(input))
+    return Sigmoid.apply(_floating(input, "sigmoid"))
 
 
 class Relu(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        ctx.mask = x > 0  # the gradient at 0 is 0, as in torch
+        # NOTE: the gradient at 0 is 0, as in torch; at NaN it is 0 too, where torch passes it
+        # through (not (x <= 0)): one comparison instead of two on this hot path
+        ctx.mask = x > 0
         return np.maximum(x, x.dtype.type(0))  # typed zero: see Sigmoid
 
     @staticmethod
@@ -428,13 +448,15 @@ class Relu(Function):
 
 def relu(input: Tensor) -> Tensor:
     """max(input, 0)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("relu", input)
     return Relu.apply(input)
 
 
 class Sign(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        return np.sign(x)
+        return _sign(x)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> Any:
@@ -443,6 +465,8 @@ class Sign(Function):
 
 def sign(input: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of each element (its gradient is zero)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("sign", input)
     return Sign.apply(input)
 
 
@@ -506,6 +530,8 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
 def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
     """``input`` with ``value`` wherever ``mask`` is true."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("masked_fill", input)
     return where(mask, value, input)
 
 
@@ -527,6 +553,8 @@ class Clamp(Function):
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """Limit values to [min, max] (either bound may be None)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("clamp", input)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     bounds = []
@@ -539,7 +567,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
             bound = bound.data
         bounds.append(bound)
     if any(np.asarray(b).dtype.kind == "f" for b in bounds if b is not None):
-        input = _floating(input)  # an int tensor clamped to float bounds becomes float, as in torch
+        input = _floating(input, "clamp")  # an int tensor clamped to float bounds becomes float, as in torch
     return Clamp.apply(input, *bounds)
 
 
@@ -558,6 +586,8 @@ class Clone(Function):
 
 def clone(input: Tensor) -> Tensor:
     """A copy that stays in the graph."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("clone", input)
     return Clone.apply(input)
 
 
@@ -573,13 +603,30 @@ class ToDtype(Function):
 
 def to_dtype(input: Tensor, dtype: Any) -> Tensor:
     """``input`` converted to ``dtype`` (the same tensor if it already has it)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("to_dtype", input)
     d = as_dtype(dtype)
     if input.data.dtype == d:
         return input
     return ToDtype.apply(input, dtype=d)
 
 
+# torch's names of NumPy's comparisons, for error messages
+_COMPARISONS = {
+    "equal": "eq",
+    "not_equal": "ne",
+    "less": "lt",
+    "less_equal": "le",
+    "greater": "gt",
+    "greater_equal": "ge",
+}
+
+
 def _compare(ufunc: np.ufunc, input: Any, other: Any) -> Tensor:
+    for x in (input, other):
+        if not isinstance(x, (Tensor, np.ndarray, np.generic, bool, int, float)):
+            name = _COMPARISONS.get(ufunc.__name__, ufunc.__name__)
+            raise TypeError(f"{name}: expected Tensors or numbers, got {type(x).__name__}")
     a = input.data if isinstance(input, Tensor) else input
     b = other.data if isinstance(other, Tensor) else other
     return Tensor._make(np.asarray(ufunc(a, b)))
@@ -591,44 +638,63 @@ def eq(input: Any, other: Any) -> Tensor:
 
 
 def ne(input: Any, other: Any) -> Tensor:
+    """input != other, elementwise, as a bool tensor (no gradient)."""
     return _compare(np.not_equal, input, other)
 
 
 def lt(input: Any, other: Any) -> Tensor:
+    """input < other, elementwise, as a bool tensor (no gradient)."""
     return _compare(np.less, input, other)
 
 
 def le(input: Any, other: Any) -> Tensor:
+    """input <= other, elementwise, as a bool tensor (no gradient)."""
     return _compare(np.less_equal, input, other)
 
 
 def gt(input: Any, other: Any) -> Tensor:
+    """input > other, elementwise, as a bool tensor (no gradient)."""
     return _compare(np.greater, input, other)
 
 
 def ge(input: Any, other: Any) -> Tensor:
+    """input >= other, elementwise, as a bool tensor (no gradient)."""
     return _compare(np.greater_equal, input, other)
 
 
 def logical_and(input: Any, other: Any) -> Tensor:
+    """input and other (nonzero is true), elementwise, as a bool tensor."""
     return _compare(np.logical_and, input, other)
 
 
 def logical_or(input: Any, other: Any) -> Tensor:
+    """input or other (nonzero is true), elementwise, as a bool tensor."""
     return _compare(np.logical_or, input, other)
 
 
 def logical_not(input: Tensor) -> Tensor:
+    """not input (zero is false), elementwise, as a bool tensor."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("logical_not", input)
     return Tensor._make(np.logical_not(input.data))
 
 
 def isnan(input: Tensor) -> Tensor:
+    """Where input is NaN, as a bool tensor."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("isnan", input)
     return Tensor._make(np.isnan(input.data))
 
 
 def isinf(input: Tensor) -> Tensor:
+    """Where input is +inf or -inf, as a bool tensor."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("isinf", input)
     return Tensor._make(np.isinf(input.data))
 
 
 def isfinite(input: Tensor) -> Tensor:
+    """Where input is neither NaN nor infinite, as a bool tensor."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("isfinite", input)
     return Tensor._make(np.isfinite(input.data))

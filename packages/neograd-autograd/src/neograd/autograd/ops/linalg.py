@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from neograd.autograd.function import Function
+from neograd.autograd.ops._args import not_a_tensor
 from neograd.autograd.ops.elementwise import _operands
 from neograd.autograd.tensor import Tensor
 
@@ -67,6 +68,8 @@ def matmul(input: Any, other: Any) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """The product of two matrices (2-D only)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("mm", input)
     if input.ndim != 2 or mat2.ndim != 2:
         raise ValueError(f"mm: expects two 2-D tensors, got shapes {input.shape} and {mat2.shape}")
     return matmul(input, mat2)
@@ -74,6 +77,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of (b, n, k) and (b, k, m) tensors."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("bmm", input)
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
         raise ValueError(f"bmm: expects (b, n, k) and (b, k, m), got shapes {input.shape} and {mat2.shape}")
     return matmul(input, mat2)
@@ -81,6 +86,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """The dot product of two 1-D tensors of the same length."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("dot", input)
     if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
         raise ValueError(
             f"dot: expects two 1-D tensors of the same length, got shapes {input.shape} and {other.shape}"

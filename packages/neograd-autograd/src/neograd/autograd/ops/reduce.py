@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from neograd.autograd.function import Function
-from neograd.autograd.ops._args import dim_alias, normalize_dim, normalize_dims
+from neograd.autograd.ops._args import dim_alias, normalize_dim, normalize_dims, not_a_tensor
 from neograd.autograd.ops.elementwise import Exp, Where, _floating, maximum, minimum
 from neograd.autograd.ops.shape import BroadcastTo, gather, squeeze
 from neograd.autograd.tensor import Tensor
@@ -76,6 +76,8 @@ def sum(
         >>> tensor([[1., 2.], [3., 4.]]).sum(dim=0)
         tensor([4., 6.])
     """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("sum", input)
     dim, keepdim = dim_alias("sum", dim, keepdim, aliases)
     if dtype is not None:
         input = input.to(dtype)
@@ -97,6 +99,8 @@ class Mean(Function):
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """The mean over ``dim`` (an int, a tuple, or None for all dims)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("mean", input)
     dim, keepdim = dim_alias("mean", dim, keepdim, aliases)
     if input.data.dtype.kind != "f":
         raise TypeError(f"mean: needs a floating tensor, got dtype {input.dtype}; use .float() first")
@@ -109,7 +113,9 @@ class Var(Function):
         ctx: Any, x: np.ndarray, dims: tuple[int, ...] | None, correction: float, keepdim: bool
     ) -> np.ndarray:
         ctx.save_for_backward(x)
-        ctx.dims, ctx.divisor = dims, _count(x.shape, dims) - correction
+        # torch divides by max(0, N - correction): inf or nan, never a negative variance
+        n = _count(x.shape, dims) - correction
+        ctx.dims, ctx.divisor = dims, n if n > 0 else 0
         centered = x - x.mean(axis=dims, keepdims=True)
         # NOTE: a typed divisor: NumPy 1.x divides a float32 scalar by a Python int in float64
         return (centered * centered).sum(axis=dims, keepdims=keepdim) / x.dtype.type(ctx.divisor)
@@ -133,6 +139,8 @@ def var(
     **aliases: Any,
 ) -> Tensor:
     """The variance over ``dim``, dividing by N - correction (correction=1 by default, as torch)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("var", input)
     dim, keepdim = dim_alias("var", dim, keepdim, aliases)
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
@@ -171,6 +179,8 @@ def std(
     **aliases: Any,
 ) -> Tensor:
     """The standard deviation: sqrt of :func:`var` with the same arguments."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("std", input)
     return StdFromVar.apply(var(input, dim, unbiased, keepdim, correction=correction, **aliases))
 
 
@@ -211,12 +221,16 @@ def _reduced_shape(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tupl
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """The maximum over ``dim``; tied maxima share the gradient evenly."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("amax", input)
     dim, keepdim = dim_alias("amax", dim, keepdim, aliases)
     return Amax.apply(input, dims=normalize_dims("amax", dim, input.ndim), keepdim=keepdim)
 
 
 def amin(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """The minimum over ``dim``; tied minima share the gradient evenly."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("amin", input)
     dim, keepdim = dim_alias("amin", dim, keepdim, aliases)
     return Amin.apply(input, dims=normalize_dims("amin", dim, input.ndim), keepdim=keepdim)
 
@@ -250,32 +264,50 @@ def _extreme_along(
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Any:
     """As torch.max: the maximum of all elements; with ``dim``, (values, indices) along it;
     with a tensor as second argument, the elementwise maximum."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("max", input)
     return _extreme_along("max", input, dim, keepdim, aliases, np.argmax)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Any:
     """As torch.min: see :func:`max`."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("min", input)
     return _extreme_along("min", input, dim, keepdim, aliases, np.argmin)
+
+
+def _check_arg_reduction(op: str, input: Tensor, dim: int | None) -> None:
+    """argmax/argmin need an element to point at (torch's errors)."""
+    if dim is None and input.data.size == 0:
+        raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if dim is not None and input.ndim and input.shape[dim] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
 
 
 def argmax(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """The index of the maximum (the first, at ties) over ``dim`` or the flattened tensor."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("argmax", input)
     dim, keepdim = dim_alias("argmax", dim, keepdim, aliases)
     d = None if dim is None else normalize_dim("argmax", dim, input.ndim)
+    _check_arg_reduction("argmax", input, d)
     return Tensor._make(np.asarray(np.argmax(input.data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
 def argmin(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """The index of the minimum (the first, at ties) over ``dim`` or the flattened tensor."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("argmin", input)
     dim, keepdim = dim_alias("argmin", dim, keepdim, aliases)
     d = None if dim is None else normalize_dim("argmin", dim, input.ndim)
+    _check_arg_reduction("argmin", input, d)
     return Tensor._make(np.asarray(np.argmin(input.data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
 def _logsumexp(x: np.ndarray, dims: Any) -> np.ndarray:
     """log(sum(exp(x))) over dims, keeping them as size 1."""
     # NOTE: subtract the max so that exp cannot overflow (and skip it where it is infinite)
-    m = np.max(x, axis=dims, keepdims=True)
+    m = np.max(x, axis=dims, keepdims=True, initial=-np.inf)  # initial: an empty sum is log(0) = -inf
     m = np.where(np.isfinite(m), m, m.dtype.type(0))  # typed zero: NumPy 1.x widens 0-d float32 with 0
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf row, as torch
         return np.log(np.exp(x - m).sum(axis=dims, keepdims=True)) + m
@@ -300,7 +332,7 @@ class LogSumExp(Function):
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
     """log(sum(exp(input))) over ``dim``, computed without overflow."""
     dim, keepdim = dim_alias("logsumexp", dim, keepdim, aliases)
-    input = _floating(input)
+    input = _floating(input, "logsumexp")
     return LogSumExp.apply(input, dims=normalize_dims("logsumexp", dim, input.ndim), keepdim=keepdim)
 
 
@@ -317,7 +349,8 @@ def _softmax_dim(op: str, dim: Any, aliases: dict[str, Any], ndim: int) -> int:
 class Softmax(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
-        e = np.exp(x - x.max(axis=dim, keepdims=True))  # NOTE: shifted so exp cannot overflow
+        # NOTE: shifted so exp cannot overflow (initial: a dim of size 0 has no max)
+        e = np.exp(x - x.max(axis=dim, keepdims=True, initial=-np.inf))
         y = e / e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
@@ -331,7 +364,7 @@ class Softmax(Function):
 
 def softmax(input: Tensor, dim: Any = None, **aliases: Any) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``."""
-    input = _floating(input)
+    input = _floating(input, "softmax")
     return Softmax.apply(input, dim=_softmax_dim("softmax", dim, aliases, input.ndim))
 
 
@@ -340,7 +373,7 @@ class LogSoftmax(Function):
     def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
         # NOTE: (x - max) - log(sum(exp(x - max))), as torch: x - logsumexp(x) would lose the
         # digits of a large logsumexp to rounding (float32 logits of 1e4 keep only ~3 digits)
-        m = np.max(x, axis=dim, keepdims=True)
+        m = np.max(x, axis=dim, keepdims=True, initial=-np.inf)
         shifted = x - np.where(np.isfinite(m), m, m.dtype.type(0))
         with np.errstate(divide="ignore"):  # an all -inf row gives nan, as torch
             y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
@@ -356,5 +389,5 @@ class LogSoftmax(Function):
 
 def log_softmax(input: Tensor, dim: Any = None, **aliases: Any) -> Tensor:
     """x - logsumexp(x) along ``dim``: log of softmax, computed stably."""
-    input = _floating(input)
+    input = _floating(input, "log_softmax")
     return LogSoftmax.apply(input, dim=_softmax_dim("log_softmax", dim, aliases, input.ndim))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from neograd.autograd.function import Function
-from neograd.autograd.ops._args import is_int, normalize_dim, normalize_dims, shape_arg
+from neograd.autograd.ops._args import is_int, normalize_dim, normalize_dims, not_a_tensor, shape_arg
 from neograd.autograd.tensor import Tensor, _index
 
 __all__ = [
@@ -90,6 +90,8 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
         >>> arange(6).reshape(2, 3).shape
         (2, 3)
     """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("reshape", input)
     return Reshape.apply(input, shape=shape_arg("reshape", shape))
 
 
@@ -98,6 +100,8 @@ view = reshape
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("flatten", input)
     shape = input.shape
     if not shape:
         return reshape(input, 1)
@@ -109,6 +113,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     """Remove dims of size 1 (all of them, or those in ``dim`` that have size 1)."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("squeeze", input)
     shape = input.shape
     dims = normalize_dims("squeeze", dim, len(shape))
     keep = [n for i, n in enumerate(shape) if n != 1 or (dims is not None and i not in dims)]
@@ -117,6 +123,8 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at position ``dim``."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("unsqueeze", input)
     shape = input.shape
     d = normalize_dim("unsqueeze", dim, len(shape) + 1)
     return reshape(input, shape[:d] + (1,) + shape[d:])
@@ -135,6 +143,8 @@ class Permute(Function):
 
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder the dimensions: result dim i is input dim ``dims[i]``."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("permute", input)
     dims = shape_arg("permute", dims)
     n = input.ndim
     norm = tuple(normalize_dim("permute", d, n) for d in dims)
@@ -145,6 +155,8 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("transpose", input)
     n = input.ndim
     dims = list(range(n))
     a, b = normalize_dim("transpose", dim0, n), normalize_dim("transpose", dim1, n)
@@ -170,11 +182,15 @@ class BroadcastTo(Function):
 
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     """A read-only view of ``input`` broadcast to ``shape``."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("broadcast_to", input)
     return BroadcastTo.apply(input, shape=shape_arg("broadcast_to", (shape,)))
 
 
 def expand(input: Tensor, *sizes: Any) -> Tensor:
     """Broadcast to ``sizes``; -1 keeps a dimension's size, as torch.Tensor.expand."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("expand", input)
     sizes = shape_arg("expand", sizes)
     lead = len(sizes) - input.ndim
     if lead < 0:
@@ -227,11 +243,15 @@ def getitem(input: Tensor, index: Any) -> Tensor:
     In backward, the gradient is added back at the same positions, so an element picked
     several times receives the sum of their gradients.
     """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("getitem", input)
     return GetItem.apply(input, index=_index(index))
 
 
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on), as torch.gather."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("gather", input)
     idx = np.asarray(index.data if isinstance(index, Tensor) else index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
@@ -241,6 +261,10 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     for i, (n, m) in enumerate(zip(idx.shape, input.shape)):
         if i != d and n > m:
             raise ValueError(f"gather: index shape {idx.shape} exceeds input shape {input.shape} at dim {i}")
+    size = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):  # NOTE: NumPy would wrap a negative index around
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise IndexError(f"gather: index {bad} is out of bounds for dimension {d} with size {size}")
     grid = list(np.indices(idx.shape, sparse=True))
     grid[d] = idx
     return GetItem.apply(input, index=tuple(grid))
@@ -264,6 +288,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, **aliases: Any) -> Tensor:
     dim = aliases.pop("axis", dim)
     tensors = _tensor_list("cat", tensors)
     ref = tensors[0].shape
+    if any(t.ndim == 0 for t in tensors):
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack, or unsqueeze them")
     d = normalize_dim("cat", dim, len(ref))
     for t in tensors[1:]:
         if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1 :] != ref[:d] + ref[d + 1 :]:
@@ -311,6 +337,8 @@ def _tensor_list(op: str, tensors: Any) -> list[Tensor]:
 
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
+    if not isinstance(tensor, Tensor):
+        raise not_a_tensor("split", tensor)
     d = normalize_dim("split", dim, tensor.ndim)
     n = tensor.shape[d]
     if is_int(split_size_or_sections):
@@ -329,6 +357,8 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` pieces of equal size (the last may be smaller), as torch.chunk."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("chunk", input)
     if not is_int(chunks) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     n = input.shape[normalize_dim("chunk", dim, input.ndim)]
@@ -352,6 +382,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     As torch.nn.functional.pad: ``pad=(1, 2)`` pads the last dim with 1 before and 2 after;
     ``(1, 1, 2, 2)`` also pads the dim before it with 2 on each side.
     """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("pad", input)
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported here, got {mode!r}")
     pad = tuple(pad)
@@ -381,6 +413,8 @@ class Repeat(Function):
 
 def repeat(input: Tensor, *sizes: Any) -> Tensor:
     """Repeat the tensor ``sizes[i]`` times along dim i, as torch.Tensor.repeat."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("repeat", input)
     sizes = shape_arg("repeat", sizes)
     if len(sizes) < input.ndim:
         raise ValueError(f"repeat: got {len(sizes)} sizes for a tensor with {input.ndim} dims")
@@ -391,5 +425,7 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     """As repeat, but fewer ``dims`` than the tensor has are padded with ones in front."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("tile", input)
     dims = shape_arg("tile", (dims,))
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)

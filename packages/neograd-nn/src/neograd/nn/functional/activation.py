@@ -47,7 +47,12 @@ def _check(op: str, input: Any) -> None:
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0)."""
+    """max(x, 0), elementwise; its gradient is 1 where x > 0 and 0 elsewhere.
+
+    Example:
+        >>> relu(tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+    """
     _check("relu", input)
     return _relu(input)
 

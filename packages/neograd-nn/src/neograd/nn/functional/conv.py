@@ -348,7 +348,7 @@ def _check_tensors(
 ) -> bool:
     """Validate input, weight and bias of a d-dim convolution; return whether input is batched."""
     for name, t in (("input", input), ("weight", weight), ("bias", bias)):
-        if t is not None and not isinstance(t, Tensor):
+        if not isinstance(t, Tensor) and (t is not None or name != "bias"):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
     if input.ndim not in (d + 1, d + 2):
         raise RuntimeError(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+import numpy as np
 
 from neograd.autograd import Function, Tensor
 
@@ -26,11 +29,21 @@ class Linear(Function):
         # flattened so that dW is one matrix product whatever the input's rank
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = grad_output.reshape(-1, grad_output.shape[-1])
+        g2 = grad_output if grad_output.ndim == 2 else grad_output.reshape(-1, grad_output.shape[-1])
         grad_x = grad_output @ weight if need_x else None
-        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
-        grad_b = g2.sum(axis=0) if need_b else None
+        grad_w = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) if need_w else None
+        # NOTE: db as ones @ g, one BLAS call: NumPy sums a narrow (batch, 10) array over
+        # axis 0 row by row, up to 5x slower (both add in float32, neither pairwise)
+        grad_b = _ones(g2.shape[0], g2.dtype) @ g2 if need_b else None
         return grad_x, grad_w, grad_b
+
+
+@functools.lru_cache(maxsize=16)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """n ones, read-only and cached: every bias gradient needs them (np.ones costs 1 us a call)."""
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -48,6 +61,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         >>> linear(ones(4, 2), ones(3, 2), zeros(3)).shape
         (4, 3)
     """
+    for name, t in (("input", input), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
     if not input.is_floating_point():
         raise TypeError(f"linear: input must be floating, got dtype {input.dtype}; convert it with .float()")
     if weight.ndim != 2:
@@ -76,6 +92,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     Shape:
         (*, in1), (*, in2) -> (*, out)
     """
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"bilinear: {name} must be a Tensor, got {type(t).__name__}")
     if weight.ndim != 3:
         raise ValueError(f"bilinear: weight must be 3-D (out, in1, in2), got shape {weight.shape}")
     out, in1, in2 = weight.shape

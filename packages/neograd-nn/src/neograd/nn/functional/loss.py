@@ -86,7 +86,7 @@ def _target(op: str, input: Any, target: Any, warn_size: bool = True) -> Tensor:
                 UserWarning,
                 stacklevel=3,
             )
-    return target.to(input.dtype)
+    return target if target.dtype == input.dtype else target.to(input.dtype)
 
 
 def _weighted(
@@ -107,6 +107,34 @@ def _weighted(
 
 
 # ---- regression losses ------------------------------------------------------------------------
+class MseLoss(Function):
+    """(x - y)^2, reduced ("mean", "sum" or "none") in the same node.
+
+    It saves only its inputs: built as ``diff * diff``, the graph would also keep ``x - y``,
+    one more input-sized array, alive until backward.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, y: np.ndarray, *, reduction: str) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        diff = x - y
+        loss = np.multiply(diff, diff, out=diff)  # NOTE: in place: diff is this op's own array
+        ctx.reduction, ctx.count = reduction, loss.size
+        if reduction == "none":
+            return loss
+        with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan, as torch
+            return np.asarray(
+                np.add.reduce(loss, axis=None) / (loss.size if reduction == "mean" else 1), x.dtype
+            )
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_tensors  # d/dx = 2 (x - y) = -d/dy
+        need_x, need_y = ctx.needs_input_grad
+        grad = (x - y) * (grad_output * (2 / ctx.count) if ctx.reduction == "mean" else grad_output * 2)
+        return (grad if need_x else None), (-grad if need_y else None)
+
+
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -122,8 +150,11 @@ def mse_loss(
         tensor(2.)
     """
     reduction = _reduction("mse_loss", reduction, size_average, reduce)
-    diff = input - _target("mse_loss", input, target)
-    return _weighted("mse_loss", diff * diff, input, weight, reduction, by_weight_sum=True)
+    target = _target("mse_loss", input, target)
+    if weight is None:
+        return MseLoss.apply(input, target, reduction=reduction)
+    loss = MseLoss.apply(input, target, reduction="none")
+    return _weighted("mse_loss", loss, input, weight, reduction, by_weight_sum=True)
 
 
 def l1_loss(
@@ -174,27 +205,43 @@ def huber_loss(
 
 
 # ---- binary classification ------------------------------------------------------------------
+def _at_least(a: Any, floor: float) -> Any:
+    """max(a, floor): one ufunc on arrays, Clamp on tensors (under create_graph, so it differentiates)."""
+    return Clamp.apply(a, floor, None) if isinstance(a, Tensor) else np.maximum(a, floor)
+
+
 class BinaryCrossEntropy(Function):
-    """-(y log x + (1 - y) log(1 - x)), each log clamped at -100 as torch, so x = 0 or 1 stays finite."""
+    """-(y log x + (1 - y) log(1 - x)), each log clamped at -100 as torch, so x = 0 or 1 stays finite.
+
+    The reduction ("mean", "sum" or "none") happens in the same node: one node instead of two.
+    """
 
     @staticmethod
-    def forward(ctx: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(ctx: Any, x: np.ndarray, y: np.ndarray, *, reduction: str) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        with np.errstate(divide="ignore"):
+        ctx.reduction, ctx.count = reduction, x.size
+        # log(0) is -inf (then clamped) and the mean of nothing is nan, as in torch: no warnings
+        with np.errstate(divide="ignore", invalid="ignore"):
             log_x, log_1mx = np.maximum(np.log(x), -100), np.maximum(np.log1p(-x), -100)
-        return ((y - 1) * log_1mx - y * log_x).astype(x.dtype, copy=False)
+            loss = (y - 1) * log_1mx - y * log_x
+            if reduction == "none":
+                return loss
+            return np.asarray(
+                np.add.reduce(loss, axis=None) / (x.size if reduction == "mean" else 1), x.dtype
+            )
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
+        g = grad_output / ctx.count if ctx.reduction == "mean" else grad_output
         # d/dx = (x - y) / (x (1 - x)), the denominator kept >= 1e-12 as torch does
-        grad_x = grad_output * (x - y) / Clamp.apply((1 - x) * x, 1e-12, None) if need_x else None
+        grad_x = (x - y) / _at_least((1 - x) * x, 1e-12) * g if need_x else None
         grad_y = None
         if need_y:  # d/dy = log(1 - x) - log(x), clamped as in forward
             with np.errstate(divide="ignore"):
                 log_x, log_1mx = Log.apply(x), Log1p.apply(-x)
-            grad_y = grad_output * (Clamp.apply(log_1mx, -100, None) - Clamp.apply(log_x, -100, None))
+            grad_y = g * (Clamp.apply(log_1mx, -100, None) - Clamp.apply(log_x, -100, None))
         return grad_x, grad_y
 
 
@@ -225,16 +272,24 @@ def binary_cross_entropy(
             f"binary_cross_entropy: using a target size ({target.shape}) that is different to the input "
             f"size ({input.shape}) is deprecated. Please ensure they have the same size."
         )
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+    if weight is None and reduction != "none":
+        loss = BinaryCrossEntropy.apply(input, target, reduction=reduction)
+        # NOTE: an input outside [0, 1] makes a log nan, so the loss tells when to look for one
+        if not math.isfinite(loss.data):
+            _check_probabilities(input)
+        return loss
+    _check_probabilities(input)
+    loss = BinaryCrossEntropy.apply(input, target, reduction="none")
+    return loss if weight is None else _reduce(loss * weight, reduction)
+
+
+def _check_probabilities(input: Tensor) -> None:
+    x = input.data
+    if x.size and (x.min() < 0 or x.max() > 1):
         raise RuntimeError(
             "binary_cross_entropy: all elements of input should be between 0 and 1 "
-            f"(got values in [{input.data.min()}, {input.data.max()}]); for logits use "
-            "binary_cross_entropy_with_logits"
+            f"(got values in [{x.min()}, {x.max()}]); for logits use binary_cross_entropy_with_logits"
         )
-    loss = BinaryCrossEntropy.apply(input, target)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
 
 
 class BinaryCrossEntropyWithLogits(Function):

@@ -93,6 +93,8 @@ class Linear(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"linear: input must be a Tensor, got {type(input).__name__}")
         if input.ndim == 2:
             layout = _get_layout()
             if layout is None:
@@ -162,6 +164,7 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Draw new weights and bias from U(-1/sqrt(in1_features), 1/sqrt(in1_features)), as torch."""
         bound = 1 / math.sqrt(self.in1_features) if self.in1_features else 0.0
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:

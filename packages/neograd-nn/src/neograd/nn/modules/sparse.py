@@ -80,6 +80,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
+        """Draw new embeddings from N(0, 1), as torch (the ``padding_idx`` row stays zero)."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():

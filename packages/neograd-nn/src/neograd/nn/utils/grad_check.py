@@ -48,6 +48,8 @@ def grad_check(
         >>> grad_check(model, x, y, MSELoss())
         True
     """
+    if not hasattr(model, "named_parameters"):
+        raise TypeError(f"grad_check: model must be a Module, got {type(model).__name__}")
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError(f"grad_check: {type(model).__name__} has no parameter that requires grad")

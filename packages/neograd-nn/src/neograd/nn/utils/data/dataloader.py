@@ -26,6 +26,8 @@ def default_collate(batch: Sequence[Any]) -> Any:
         [tensor([[1., 2.],
                 [3., 4.]]), tensor([0, 1])]
     """
+    if len(batch) == 0:
+        raise ValueError("default_collate: the batch is empty")
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(list(batch))
@@ -75,7 +77,9 @@ class DataLoader:
         dataset: any object with ``__len__`` and ``__getitem__`` (e.g. a TensorDataset).
         batch_size: samples per batch; None yields the samples one by one, uncollated.
         shuffle: draw a new random order at the start of every epoch (from ``generator``,
-            by default neograd's, so ``manual_seed`` makes it reproducible).
+            by default neograd's, so ``manual_seed`` makes it reproducible). The order is
+            drawn when iteration starts: a ``Checkpoint`` resumes it exactly at epoch
+            boundaries; to resume mid-epoch, seed a generator per epoch (see Checkpoint).
         sampler: an iterable of indices giving the order instead (not with shuffle).
         num_workers: only 0: batches are loaded in the main process.
         collate_fn: joins a list of samples into a batch (default: :func:`default_collate`).
