@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["default_generator", "manual_seed", "seed", "get_rng_state", "set_rng_state"]
+__all__ = ["default_generator", "manual_seed", "seed", "get_rng_state", "set_rng_state", "check_rng_state"]
 
 default_generator = np.random.Generator(np.random.PCG64())
 """The generator behind rand, randn, randint, randperm and neograd.nn's initialisation."""
@@ -39,11 +39,25 @@ def get_rng_state() -> dict[str, Any]:
     return default_generator.bit_generator.state
 
 
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore a state returned by get_rng_state()."""
+def check_rng_state(state: Any) -> None:
+    """Raise ValueError unless ``state`` is a valid state for neograd's generator (changes nothing)."""
     if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
-        raise ValueError("set_rng_state: expected a state dict returned by get_rng_state()")
-    try:  # NumPy checks the state as it sets it, and sets nothing if it is invalid
-        default_generator.bit_generator.state = state
+        raise ValueError("invalid random state: expected a PCG64 state dict returned by get_rng_state()")
+    # NOTE: NumPy 1.x accepts out-of-range words (a negative state) without a word; check them here
+    inner = state.get("state")
+    words = [inner.get("state"), inner.get("inc")] if isinstance(inner, dict) else [None]
+    if not all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w < 2**128 for w in words):
+        raise ValueError("invalid random state: the PCG64 state and inc must be ints in [0, 2**128)")
+    try:  # NumPy checks the rest; a throwaway generator keeps the real one untouched
+        np.random.PCG64().state = state
     except (TypeError, ValueError, KeyError, OverflowError) as e:
-        raise ValueError(f"set_rng_state: invalid state ({type(e).__name__}: {e})") from None
+        raise ValueError(f"invalid random state ({type(e).__name__}: {e})") from None
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore a state returned by get_rng_state() (a ValueError, and no change, if it is invalid)."""
+    try:
+        check_rng_state(state)
+    except ValueError as e:
+        raise ValueError(f"set_rng_state: {e}") from None
+    default_generator.bit_generator.state = state

@@ -25,7 +25,6 @@ written. Nothing is ever unpickled: opening a checkpoint from elsewhere cannot r
 from __future__ import annotations
 
 import collections
-import copy
 import datetime
 import hashlib
 import json
@@ -40,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from neograd.autograd import Tensor
-from neograd.autograd.random import get_rng_state, set_rng_state
+from neograd.autograd.random import check_rng_state, get_rng_state, set_rng_state
 from neograd.nn.module import Module
 from neograd.nn.serialization import _fsync_directory, atomic_write, load, load_metadata, save
 
@@ -574,9 +573,7 @@ def _check_rng(rng: Any, where: str) -> tuple[dict[str, Any], tuple[Any, ...]]:
         raise ValueError(f"{where}: the random states are malformed")
     neograd_rng, numpy_rng = rng["neograd"], rng["numpy"]
     try:
-        if not isinstance(neograd_rng, dict) or neograd_rng.get("bit_generator") != "PCG64":
-            raise ValueError("not a PCG64 state")
-        np.random.PCG64().state = copy.deepcopy(neograd_rng)
+        check_rng_state(neograd_rng)
         if (
             not isinstance(numpy_rng, tuple)
             or len(numpy_rng) != 5
