@@ -124,7 +124,7 @@ def _root_gradients(
                     f"backward: grad can be implicitly created only for one-element outputs; this "
                     f"one has shape {t.shape}, so pass gradient= of that shape"
                 )
-            g = np.ones(t.shape, t.dtype)
+            g = np.ones(t.shape, t.dtype) if t.data.ndim else np.array(1, t.dtype)  # (cheaper for a loss)
         elif isinstance(g, Tensor) and create_graph:
             pass
         else:

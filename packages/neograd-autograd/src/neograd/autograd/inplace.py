@@ -28,13 +28,14 @@ def epoch() -> int:
     return _current[0]
 
 
-def mark_changed(array: np.ndarray) -> None:
-    """Record that ``array`` (and the memory it views) was just changed in place."""
+def mark_changed(*arrays: np.ndarray) -> None:
+    """Record that each of ``arrays`` (and the memory it views) was just changed in place."""
     with _lock:
         e = _current[0] = next(_counter)
-        for a in (array, array.base):
-            if isinstance(a, np.ndarray):
-                _stamps[id(a)] = (weakref.ref(a), e)
+        for array in arrays:
+            for a in (array, array.base):
+                if isinstance(a, np.ndarray):
+                    _stamps[id(a)] = (weakref.ref(a), e)
         if len(_stamps) > 4096:  # forget arrays that no longer exist
             for k in [k for k, (ref, _) in _stamps.items() if ref() is None]:
                 del _stamps[k]

@@ -228,16 +228,20 @@ class Optimizer:
                     )
                 if not p.data.flags.writeable:
                     raise RuntimeError(f"{name}.step: param group {g}, parameter {i} is a read-only array")
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state.update(self._init_state(p.data, group))
-                self._update(p.data, p.grad.data, state, group)
-                # a graph that saved this parameter's old values must refuse to backward now
-                inplace.mark_changed(p.data)
+        changed = []
+        try:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state.update(self._init_state(p.data, group))
+                    changed.append(p.data)
+                    self._update(p.data, p.grad.data, state, group)
+        finally:
+            # a graph that saved these parameters' old values must refuse to backward now
+            inplace.mark_changed(*changed)
         return loss
 
     # ---- saving and loading ---------------------------------------------------------------

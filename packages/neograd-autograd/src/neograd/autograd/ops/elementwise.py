@@ -436,14 +436,17 @@ def sigmoid(input: Tensor) -> Tensor:
 class Relu(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        # NOTE: the gradient at 0 is 0, as in torch; at NaN it is 0 too, where torch passes it
-        # through (not (x <= 0)): one comparison instead of two on this hot path
-        ctx.mask = x > 0
-        return np.maximum(x, x.dtype.type(0))  # typed zero: see Sigmoid
+        y = np.maximum(x, x.dtype.type(0))  # typed zero: see Sigmoid
+        # NOTE: the output, not a mask: the next op (a Linear) keeps it anyway, so this costs
+        # no memory, where a mask would be one more array per layer
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> Any:
-        return grad_output * ctx.mask
+        (y,) = ctx.saved_tensors
+        # the gradient at 0 is 0, as in torch; at NaN it is 0 too, where torch passes it through
+        return grad_output * (y > 0)
 
 
 def relu(input: Tensor) -> Tensor:
