@@ -26,14 +26,11 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench_ops import interleave, time_step  # the same subprocesses, timing loop and threads
+from bench_ops import cli, interleave, time_step  # the shared subprocess runner and command line
 
 FRAMEWORKS = ("neograd", "numpy", "torch")
 BATCH, SIZES, LR, SEED = 256, (1024, 1024, 1024, 10), 0.01, 0
@@ -196,31 +193,7 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed repeats per process (default 7)")
-    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per framework (default 3)")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)  # internal: one subprocess
-    args = parser.parse_args(argv)
-    if min(args.threads, args.repeats, args.rounds) < 1:
-        parser.error("--threads, --repeats and --rounds must be positive")
-
-    if args.worker:
-        try:
-            result = worker(args.worker, args.threads, args.repeats)
-        except ModuleNotFoundError as e:
-            if args.worker != "torch" or e.name != "torch":
-                raise
-            sys.exit(3)  # torch is not installed: the parent leaves it out
-        print(json.dumps(result))
-        return
-
-    results = run(args.threads, args.repeats, args.rounds)
-    print(format_table(results))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    cli(__doc__, FRAMEWORKS, worker, run, format_table, repeats=7, argv=argv)
 
 
 if __name__ == "__main__":

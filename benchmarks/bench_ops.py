@@ -339,13 +339,24 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cli(
+    doc: str,
+    frameworks: tuple[str, ...],
+    worker: Callable[[str, int, int], dict[str, Any]],
+    run: Callable[[int, int, int], dict[str, Any]],
+    format_table: Callable[[dict[str, Any]], str],
+    repeats: int,
+    argv: list[str] | None = None,
+) -> None:
+    """The command line every benchmark shares: time all frameworks, or be one worker subprocess."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed repeats, median kept (default 7)")
+    parser.add_argument(
+        "--repeats", type=int, default=repeats, help=f"timed repeats per process (default {repeats})"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per framework (default 3)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)  # internal: one subprocess
+    parser.add_argument("--worker", choices=frameworks, help=argparse.SUPPRESS)  # internal: one subprocess
     args = parser.parse_args(argv)
     if min(args.threads, args.repeats, args.rounds) < 1:
         parser.error("--threads, --repeats and --rounds must be positive")
@@ -353,8 +364,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         try:
             result = worker(args.worker, args.threads, args.repeats)
-        except ModuleNotFoundError:
-            if args.worker != "torch":
+        except ModuleNotFoundError as e:
+            if args.worker != "torch" or e.name != "torch":
                 raise
             sys.exit(3)  # torch is not installed: the parent leaves it out
         print(json.dumps(result))
@@ -365,6 +376,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli(__doc__, FRAMEWORKS, worker, run, format_table, repeats=7, argv=argv)
 
 
 if __name__ == "__main__":

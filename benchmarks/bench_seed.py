@@ -29,14 +29,11 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench_ops import clock, interleave  # the same subprocesses and thread settings as the others
+from bench_ops import cli, clock, interleave  # the shared subprocess runner and command line
 
 FRAMEWORKS = ("neograd", "numpy", "torch")
 ITERATIONS, LR, SEED = 1000, 0.15, 0
@@ -204,31 +201,7 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed trainings per process (default 5)")
-    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per framework (default 3)")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)  # internal: one subprocess
-    args = parser.parse_args(argv)
-    if min(args.threads, args.repeats, args.rounds) < 1:
-        parser.error("--threads, --repeats and --rounds must be positive")
-
-    if args.worker:
-        try:
-            result = worker(args.worker, args.threads, args.repeats)
-        except ModuleNotFoundError as e:
-            if args.worker != "torch" or e.name != "torch":
-                raise
-            sys.exit(3)  # torch is not installed: the parent leaves it out
-        print(json.dumps(result))
-        return
-
-    results = run(args.threads, args.repeats, args.rounds)
-    print(format_table(results))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    cli(__doc__, FRAMEWORKS, worker, run, format_table, repeats=5, argv=argv)
 
 
 if __name__ == "__main__":
