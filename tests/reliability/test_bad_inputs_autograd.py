@@ -75,6 +75,25 @@ TENSOR_FIRST: dict[str, Callable[[Any], Any]] = {
     **{n: getattr(ng, n) for n in "zeros_like ones_like empty_like rand_like randn_like".split()},
     "full_like": lambda x: ng.full_like(x, 1.0),
     "to_dot": ng.to_dot,
+    # sequence ops
+    "einsum": lambda x: ng.einsum("ij->ji", x),
+    "cumsum": lambda x: ng.cumsum(x, 0),
+    "cumprod": lambda x: ng.cumprod(x, 0),
+    "sort": ng.sort,
+    "argsort": ng.argsort,
+    "topk": lambda x: ng.topk(x, 1),
+    "tril": ng.tril,
+    "triu": ng.triu,
+    "flip": lambda x: ng.flip(x, 0),
+    "roll": lambda x: ng.roll(x, 1),
+    "scatter": lambda x: ng.scatter(x, 0, ng.tensor([[0, 0]]), 1.0),
+    "scatter_add": lambda x: ng.scatter_add(x, 0, ng.tensor([[0, 0]]), T),
+    "index_add": lambda x: ng.index_add(x, 0, ng.tensor([0]), ng.ones(1, 2)),
+    "index_select": lambda x: ng.index_select(x, 0, ng.tensor([0])),
+    "outer": lambda x: ng.outer(x, ng.ones(2)),
+    "baddbmm": lambda x: ng.baddbmm(x, ng.ones(1, 2, 2), ng.ones(1, 2, 2)),
+    "multinomial": lambda x: ng.multinomial(x, 1),
+    "randint_like": lambda x: ng.randint_like(x, 5),
 }
 NOT_TENSORS = ["abc", None, [1.0, 2.0], 3.0, object()]
 

@@ -15,6 +15,7 @@ Example:
 """
 
 from neograd.autograd.__about__ import __version__
+from neograd.autograd._malloc import keep_freed_memory as _keep_freed_memory
 from neograd.autograd.anomaly import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
@@ -76,3 +77,7 @@ __all__ = [
     *_reduce_all,
     *_shape_all,
 ]
+
+# NOTE: glibc would give NumPy's freed temporaries back to the system and fault them in again
+# every step; see _malloc.py
+_keep_freed_memory()

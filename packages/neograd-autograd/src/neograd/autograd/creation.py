@@ -25,7 +25,9 @@ __all__ = [
     "rand_like",
     "randn_like",
     "randint",
+    "randint_like",
     "randperm",
+    "multinomial",
     "arange",
     "linspace",
     "eye",
@@ -141,14 +143,35 @@ def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False)
 
 
 def randint(
-    *args: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False, generator: Any = None
+    *args: Any,
+    size: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+    **bounds: Any,
 ) -> Tensor:
-    """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``.
+
+    As torch.randint: low (default 0), high and size may also be given by keyword;
+    int64 unless ``dtype`` says otherwise; drawn from neograd's generator (see manual_seed).
+
+    Example:
+        >>> randint(0, 10, (2, 3)).shape
+        (2, 3)
+    """
+    if set(bounds) - {"low", "high"}:
+        raise TypeError(f"randint: unexpected keyword argument(s) {sorted(set(bounds) - {'low', 'high'})}")
     if size is None and args and not is_int(args[-1]):
         *args, size = args
-    if size is None or len(args) not in (1, 2):
+    if "high" in bounds:
+        args = [*args, bounds["high"]]
+    if "low" in bounds:
+        args = [bounds["low"], *args]
+    if ("low" in bounds and "high" not in bounds) or size is None or len(args) not in (1, 2):
         raise TypeError("randint: call it as randint(high, size) or randint(low, high, size)")
     low, high = (0, args[0]) if len(args) == 1 else args
+    if not (is_int(low) and is_int(high)):
+        raise TypeError(f"randint: low and high must be ints, got {low!r} and {high!r}")
     if not high > low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     g = generator or default_generator
@@ -196,3 +219,67 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool 
         if not is_int(v) or v < 0:
             raise ValueError(f"eye: n and m must be non-negative ints, got {v!r}")
     return _new("eye", np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def randint_like(
+    input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None, generator: Any = None
+) -> Tensor:
+    """Random integers in [low, high) in ``input``'s shape and dtype: ``randint_like(x, high)`` or
+    ``randint_like(x, low, high)``, from neograd's generator."""
+    shape, d = _like(input, dtype)
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, shape, dtype=d, generator=generator)
+
+
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
+) -> Tensor:
+    """Draw category indices with probabilities proportional to the weights in each row of ``input``.
+
+    Args:
+        input: non-negative weights (they need not sum to 1), one row per distribution: (n,) or (rows, n).
+        num_samples: how many indices to draw from each row.
+        replacement: draw with replacement; without it, no index repeats within a row.
+        generator: a NumPy Generator to draw from instead of neograd's (see manual_seed).
+
+    Returns:
+        An int64 tensor of shape (num_samples,) or (rows, num_samples); not differentiable.
+
+    Example:
+        >>> multinomial(tensor([0., 1., 3.]), 4, replacement=True)   # mostly 2, some 1, never 0
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.ndim not in (1, 2):
+        raise ValueError(
+            f"multinomial: input must be 1-D or 2-D (one row per distribution), got shape {input.shape}"
+        )
+    if input.dtype.kind != "f":
+        raise TypeError(f"multinomial: input must be floating point, got dtype {input.dtype}")
+    if not is_int(num_samples) or num_samples <= 0:
+        raise ValueError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+    n = input.shape[-1]
+    if not replacement and num_samples > n:
+        raise ValueError(
+            f"multinomial: cannot draw {num_samples} samples from {n} categories without replacement"
+        )
+    weights = input.data.reshape(-1, n).astype(np.float64)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("multinomial: the weights must be finite and non-negative (found inf, nan or < 0)")
+    total = weights.sum(axis=1, keepdims=True)
+    if np.any(total <= 0):
+        raise ValueError("multinomial: every row needs a positive sum of weights (a row sums to 0)")
+    g = generator or default_generator
+    if replacement:  # invert the cumulative distribution at uniform points
+        cdf = np.cumsum(weights, axis=1) / total
+        u = g.random((len(weights), num_samples))
+        out = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cdf, u)]) if len(weights) else u
+        out = np.minimum(out, n - 1)  # NOTE: rounding can leave cdf[-1] a hair below a u close to 1
+    else:
+        # NOTE: the k smallest of E_i / w_i (E_i exponential) are a weighted draw without replacement;
+        # zero weights give inf and come last, as torch takes them only once the others are used up
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keys = g.standard_exponential(weights.shape) / weights
+        out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    return Tensor._make(out.astype(np.int64).reshape(input.shape[:-1] + (num_samples,)))

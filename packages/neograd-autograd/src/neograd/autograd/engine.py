@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import inplace
+from neograd.autograd import hooks, inplace
 from neograd.autograd.anomaly import _active as anomaly_threads
 from neograd.autograd.anomaly import _check_gradients
 from neograd.autograd.anomaly import _state as anomaly_state
@@ -153,15 +153,21 @@ def _run(
         retain_graph = create_graph
     pending: dict[Function, Any] = {}  # node -> gradient of its output, summed so far
     found: dict[Any, Any] = {}
+    root_nodes = [t._node for t, _ in roots if t._node is not None]
+    # leaves with hooks get their whole gradient at once: waiting counts their consumers too
+    leaf_hooks = hooks._leaf_hooks_registered[0]
+    waiting = _count_consumers(root_nodes, leaf_hooks)
+    leaf_pending: dict[Tensor, Any] = {}  # leaf with hooks -> its gradient, summed so far
     for t, g in roots:
         if t._node is None:
-            _deliver(t, g, found, targets, create_graph, shared=True)
+            if leaf_hooks and hooks._has_leaf_hooks(t):
+                leaf_pending[t] = leaf_pending[t] + g if t in leaf_pending else g
+            else:
+                _deliver(t, g, found, targets, create_graph, shared=True)
         else:
             node = t._node
             pending[node] = pending[node] + g if node in pending else g
 
-    root_nodes = [t._node for t, _ in roots if t._node is not None]
-    waiting = _count_consumers(root_nodes)
     ready = [node for node in dict.fromkeys(root_nodes) if waiting[node] == 0]
     anomaly = bool(anomaly_threads) and anomaly_state.enabled
     previous_mode = grad_state.enabled
@@ -174,11 +180,12 @@ def _run(
             if g is None:  # no gradient reached this node: still let its inputs' nodes go on
                 input_grads: tuple[Any, ...] = (None,) * len(edges)
             else:
-                if targets is not None:
-                    if node in targets:
-                        found[node] = g
-                elif node._retained is not None and (kept := node._retained()) is not None:
-                    _deliver(kept, g, found, None, create_graph, shared=True)
+                # NOTE: one attribute says whether anything (retain_grad, register_hook) waits
+                # for this node's gradient: the common case costs one lookup per node
+                if node._retained is not None:
+                    g = _retained_and_hooks(node, g, found, targets, create_graph)
+                elif targets is not None and node in targets:
+                    found[node] = g
                 if create_graph:
                     node._create_graph = True
                 input_grads = type(node).backward(node, g)
@@ -195,6 +202,9 @@ def _run(
                 if edge is None:
                     continue
                 if isinstance(edge, Tensor):  # a leaf
+                    if leaf_hooks and edge in waiting:
+                        _gather_leaf(edge, gi, waiting, leaf_pending, found, targets, node, create_graph)
+                        continue
                     if gi is not None:
                         if type(gi) is not np.ndarray or gi.shape != edge.shape or gi.dtype != edge.dtype:
                             gi = _fit(gi, edge.shape, edge.dtype, node, create_graph)
@@ -219,18 +229,22 @@ def _run(
                 node.__dict__.clear()  # auto-removal: see Function._release
             elif create_graph:
                 node._create_graph = False
+        if leaf_pending:  # hooked leaves given as outputs, and used by no node
+            for t in list(leaf_pending):
+                _finish_leaf(t, leaf_pending.pop(t), found, targets, create_graph)
     finally:
         grad_state.enabled = previous_mode
     return found
 
 
-def _count_consumers(roots: list[Function]) -> dict[Function, int]:
+def _count_consumers(roots: list[Function], leaf_hooks: bool = False) -> dict[Any, int]:
     """For each node reachable from roots, how many reachable nodes consume its result.
 
+    With ``leaf_hooks``, the same for each leaf that has hooks (they run once, on the sum).
     Also checks, before any gradient moves, that no node was released by an earlier
     backward and that nothing a node saved was changed in place since.
     """
-    waiting: dict[Function, int] = {}
+    waiting: dict[Any, int] = {}
     stack = []
     epoch = inplace.epoch()
     for root in roots:
@@ -249,6 +263,8 @@ def _count_consumers(roots: list[Function]) -> dict[Function, int]:
             node._check_versions()
         for child in node.edges:
             if child is None or isinstance(child, Tensor):
+                if leaf_hooks and child is not None and hooks._has_leaf_hooks(child):
+                    waiting[child] = waiting.get(child, 0) + 1
                 continue
             if child in waiting:
                 waiting[child] += 1
@@ -276,6 +292,95 @@ def _fit(gi: Any, shape: tuple[int, ...], dtype: np.dtype, node: Function, creat
     if gi.dtype != dtype:
         gi = gi.to(dtype) if create_graph else gi.astype(dtype)
     return gi
+
+
+def _retained_and_hooks(
+    node: Function, g: Any, found: dict[Any, Any], targets: set[Any] | None, create_graph: bool
+) -> Any:
+    """Run the tensor hooks of ``node``'s output on its gradient; then retain_grad, or grad()'s collecting.
+
+    As in torch, grad() runs only the nodes on the way to its inputs, so only their hooks;
+    and an input of grad() whose node runs on towards other inputs is collected before its
+    hooks, one whose node runs no further after them.
+    """
+    table = node._hooks
+    if targets is None:
+        if table is not None:
+            g = hooks._run_tensor_hooks(table, g, node._shape, node._dtype, create_graph)
+        if (kept := node._retained()) is not None:
+            _deliver(kept, g, found, None, create_graph, shared=True)
+        return g
+    if table is None:
+        if node in targets:
+            found[node] = g
+        return g
+    needed = _leads_to(node, targets)
+    if node in targets and needed:
+        found[node] = g
+    if needed or node in targets:
+        g = hooks._run_tensor_hooks(table, g, node._shape, node._dtype, create_graph)
+    if node in targets and not needed:
+        found[node] = g
+    return g
+
+
+def _leads_to(node: Function, targets: set[Any]) -> bool:
+    """Whether the gradients of ``node``'s inputs reach one of ``targets``."""
+    seen, stack = {node}, [node]
+    while stack:
+        n = stack.pop()
+        if n in targets and n is not node:
+            return True
+        for child in n.edges or ():
+            if child is not None and child not in seen:
+                if isinstance(child, Tensor):
+                    if child in targets:
+                        return True
+                else:
+                    seen.add(child)
+                    stack.append(child)
+    return False
+
+
+def _gather_leaf(
+    leaf: Tensor,
+    gi: Any,
+    waiting: dict[Any, int],
+    leaf_pending: dict[Tensor, Any],
+    found: dict[Any, Any],
+    targets: set[Any] | None,
+    node: Function,
+    create_graph: bool,
+) -> None:
+    """Sum the gradients of a leaf that has hooks; once the last one is in, finish the leaf."""
+    if gi is not None:
+        if type(gi) is not np.ndarray or gi.shape != leaf.shape or gi.dtype != leaf.dtype:
+            gi = _fit(gi, leaf.shape, leaf.dtype, node, create_graph)
+        so_far = leaf_pending.get(leaf)
+        leaf_pending[leaf] = gi if so_far is None else so_far + gi
+    count = waiting[leaf] - 1
+    waiting[leaf] = count
+    if count == 0:
+        g = leaf_pending.pop(leaf, None)
+        if g is not None:
+            _finish_leaf(leaf, g, found, targets, create_graph)
+
+
+def _finish_leaf(
+    leaf: Tensor, g: Any, found: dict[Any, Any], targets: set[Any] | None, create_graph: bool
+) -> None:
+    """A leaf's whole gradient: tensor hooks, then .grad (or grad()'s result), then post-accumulate hooks."""
+    if targets is not None and leaf not in targets:
+        return  # grad() neither needs nor accumulates this leaf's gradient
+    table = getattr(leaf, "_hooks", None)
+    if table:
+        g = hooks._run_tensor_hooks(table, g, leaf.shape, leaf.dtype, create_graph)
+    # shared: a hook may have returned an array it keeps, or the gradient of another tensor
+    _deliver(leaf, g, found, targets, create_graph, shared=True)
+    table = getattr(leaf, "_post_acc_hooks", None)
+    if table and targets is None:
+        for hook in tuple(table.values()):  # a hook may remove itself
+            hook(leaf)
 
 
 def _deliver(

@@ -66,7 +66,11 @@ class Function:
     edges: tuple[Any, ...] | None = None
     saved: tuple[Any, ...] = ()
     _create_graph = False
+    # Set when something waits for this node's gradient (backward checks only _retained):
+    # retain_grad() makes it a weak reference to the tensor; register_hook() puts the hooks
+    # in _hooks and, if nothing is retained, makes _retained a reference to no tensor.
     _retained: Any = None
+    _hooks: Any = None
 
     @staticmethod
     def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:

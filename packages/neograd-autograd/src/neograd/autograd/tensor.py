@@ -9,14 +9,16 @@ it back from the output (see engine.py).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neograd.autograd import inplace
+from neograd.autograd import hooks, inplace
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.grad_mode import is_grad_enabled
+from neograd.autograd.hooks import RemovableHandle
 
 if TYPE_CHECKING:
     from neograd.autograd.function import Function
@@ -83,8 +85,18 @@ class Tensor:
     """
 
     # NOTE: one Tensor is created per operation, so slots keep creation and attribute access cheap
-    # (_retains_grad is only set by retain_grad(): unset, it reads as False)
-    __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "requires_grad")
+    # (_retains_grad is only set by retain_grad(): unset, it reads as False; likewise the
+    # leaf hooks _hooks and _post_acc_hooks, set only by the register_*hook methods)
+    __slots__ = (
+        "__weakref__",
+        "_hooks",
+        "_node",
+        "_post_acc_hooks",
+        "_retains_grad",
+        "data",
+        "grad",
+        "requires_grad",
+    )
 
     # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping.
     __array_ufunc__ = None
@@ -296,6 +308,76 @@ class Tensor:
         if self._node is not None:
             self._node._retain(self)
             self._retains_grad = True
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` whenever backward computes the gradient with respect to this tensor.
+
+        The hook gets the complete gradient (summed over all uses of this tensor) and may
+        return a Tensor of the same shape and dtype to use instead: for a non-leaf, what
+        its node's backward (and retain_grad) receives; for a leaf, what accumulates into
+        ``.grad`` (or what ``autograd.grad`` returns). Hooks run in registration order,
+        each on the previous one's result; under ``create_graph`` the gradient they get
+        is part of the graph. A non-leaf's hooks are released with its node by backward.
+
+        Args:
+            hook: ``hook(grad) -> Tensor or None``.
+
+        Returns:
+            A handle whose ``remove()`` takes the hook out.
+
+        Example:
+            >>> x = tensor([1.0, 2.0], requires_grad=True)
+            >>> h = x.register_hook(lambda grad: grad * 2)
+            >>> (x * 3).sum().backward()
+            >>> x.grad
+            tensor([6., 6.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks._check_callable("register_hook", hook)
+        owner: Any = self if self._node is None else self._node
+        table = getattr(owner, "_hooks", None)
+        if table is None:
+            table = owner._hooks = OrderedDict()
+        if owner is self:
+            hooks._leaf_hooks_registered[0] = True
+        elif owner._retained is None:
+            owner._retained = hooks._no_tensor  # tells backward to look at this node's hooks
+        return hooks._add(table, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(self)`` on this leaf right after backward has accumulated its gradient into ``.grad``.
+
+        The hook runs once per backward in which the leaf gets a gradient: after its
+        complete gradient (summed over all its uses, after any ``register_hook`` hooks)
+        has been added to ``.grad``, as soon as the last node using the leaf has run, so
+        while the rest of the backward pass is still to come (leaves finish roughly in
+        reverse order of use). Grad mode during the call is ``create_graph``. It may read,
+        change or clear ``.grad`` (and ``.data``); its return value is ignored; an
+        exception stops backward. ``autograd.grad`` accumulates nothing and does not call it.
+
+        Args:
+            hook: ``hook(tensor) -> None``.
+
+        Returns:
+            A handle whose ``remove()`` takes the hook out.
+
+        Example (an optimizer step per parameter, as soon as its gradient is ready):
+            >>> def step(p):
+            ...     p.data -= 0.1 * p.grad.data
+            ...     p.grad = None
+            >>> handle = w.register_post_accumulate_grad_hook(step)
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks._check_callable("register_post_accumulate_grad_hook", hook)
+        table = getattr(self, "_post_acc_hooks", None)
+        if table is None:
+            table = self._post_acc_hooks = OrderedDict()
+        hooks._leaf_hooks_registered[0] = True
+        return hooks._add(table, hook)
 
     def backward(
         self, gradient: Any = None, retain_graph: _bool | None = None, create_graph: _bool = False
@@ -761,6 +843,101 @@ class Tensor:
         """input >= other, elementwise, as a bool tensor (no gradient). See :func:`ge`."""
         return ge(self, other)
 
+    def cumsum(self, dim: Any = None, *, dtype: Any = None, **aliases: Any) -> Tensor:
+        """The running sum along ``dim``. See :func:`cumsum`."""
+        return cumsum(self, dim, dtype=dtype, **aliases)
+
+    def cumprod(self, dim: Any = None, *, dtype: Any = None, **aliases: Any) -> Tensor:
+        """The running product along ``dim``. See :func:`cumprod`."""
+        return cumprod(self, dim, dtype=dtype, **aliases)
+
+    def sort(self, dim: _int = -1, descending: _bool = False, *, stable: _bool = False) -> Any:
+        """(values, indices) sorted along ``dim``. See :func:`sort`."""
+        return sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: _int = -1, descending: _bool = False, stable: _bool = False) -> Tensor:
+        """The indices that sort along ``dim``. See :func:`argsort`."""
+        return argsort(self, dim, descending, stable)
+
+    def topk(self, k: _int, dim: _int = -1, largest: _bool = True, sorted: _bool = True) -> Any:
+        """(values, indices) of the k largest (or smallest) along ``dim``. See :func:`topk`."""
+        return topk(self, k, dim, largest, sorted)
+
+    def tril(self, diagonal: _int = 0) -> Tensor:
+        """The lower triangle of the last two dims. See :func:`tril`."""
+        return tril(self, diagonal)
+
+    def triu(self, diagonal: _int = 0) -> Tensor:
+        """The upper triangle of the last two dims. See :func:`triu`."""
+        return triu(self, diagonal)
+
+    def flip(self, *dims: Any) -> Tensor:
+        """Reverse the order along ``dims``: x.flip(0), x.flip(0, 1) or x.flip((0, 1)). See :func:`flip`."""
+        return flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """Shift elements cyclically along ``dims`` (or the flattened tensor). See :func:`roll`."""
+        return roll(self, shifts, dims)
+
+    def index_select(self, dim: _int, index: Any) -> Tensor:
+        """The slices at positions ``index`` along ``dim``. See :func:`index_select`."""
+        return index_select(self, dim, index)
+
+    def scatter(
+        self, dim: _int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None
+    ) -> Tensor:
+        """A copy with ``src`` written at ``index`` along ``dim``. See :func:`scatter`."""
+        return scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim: _int, index: Any, src: Tensor) -> Tensor:
+        """A copy with ``src`` added at ``index`` along ``dim``. See :func:`scatter_add`."""
+        return scatter_add(self, dim, index, src)
+
+    def index_add(self, dim: _int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        """A copy with ``alpha * source`` added at ``index`` along ``dim``. See :func:`index_add`."""
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def scatter_(
+        self, dim: _int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None
+    ) -> Tensor:
+        """In place: :meth:`scatter` into this tensor."""
+        self._check_inplace("scatter_", src)
+        return self.copy_(scatter(self.detach(), dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add_(self, dim: _int, index: Any, src: Tensor) -> Tensor:
+        """In place: :meth:`scatter_add` into this tensor."""
+        self._check_inplace("scatter_add_", src)
+        return self.copy_(scatter_add(self.detach(), dim, index, src))
+
+    def index_add_(self, dim: _int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        """In place: :meth:`index_add` into this tensor."""
+        self._check_inplace("index_add_", source)
+        return self.copy_(index_add(self.detach(), dim, index, source, alpha=alpha))
+
+    def tril_(self, diagonal: _int = 0) -> Tensor:
+        """In place: keep the lower triangle, zero the rest."""
+        self._check_inplace("tril_")
+        return self.copy_(tril(self.detach(), diagonal))
+
+    def triu_(self, diagonal: _int = 0) -> Tensor:
+        """In place: keep the upper triangle, zero the rest."""
+        self._check_inplace("triu_")
+        return self.copy_(triu(self.detach(), diagonal))
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """The outer product with another 1-D tensor. See :func:`outer`."""
+        return outer(self, vec2)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """``beta * self + alpha * (batch1 @ batch2)``. See :func:`baddbmm`."""
+        return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def multinomial(self, num_samples: _int, replacement: _bool = False, *, generator: Any = None) -> Tensor:
+        """Category indices drawn with probabilities proportional to each row. See :func:`multinomial`."""
+        from neograd.autograd.creation import multinomial  # creation imports tensor, so not at the bottom
+
+        return multinomial(self, num_samples, replacement, generator=generator)
+
     # ---- printing ---------------------------------------------------------------------
     def __repr__(self) -> str:
         data = self.data
@@ -880,20 +1057,25 @@ from neograd.autograd.ops.elementwise import (  # noqa: E402
     to_dtype,
     where,
 )
-from neograd.autograd.ops.linalg import dot, matmul  # noqa: E402
+from neograd.autograd.ops.linalg import baddbmm, dot, matmul, outer  # noqa: E402
 from neograd.autograd.ops.reduce import (  # noqa: E402
     amax,
     amin,
     argmax,
     argmin,
+    argsort,
+    cumprod,
+    cumsum,
     log_softmax,
     logsumexp,
     max,
     mean,
     min,
     softmax,
+    sort,
     std,
     sum,
+    topk,
     var,
 )
 from neograd.autograd.ops.shape import (  # noqa: E402
@@ -901,14 +1083,22 @@ from neograd.autograd.ops.shape import (  # noqa: E402
     chunk,
     expand,
     flatten,
+    flip,
     gather,
     getitem,
+    index_add,
+    index_select,
     permute,
     repeat,
     reshape,
+    roll,
+    scatter,
+    scatter_add,
     split,
     squeeze,
     tile,
     transpose,
+    tril,
+    triu,
     unsqueeze,
 )

@@ -15,8 +15,8 @@ import numpy as np
 
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import dim_alias, normalize_dim, normalize_dims, not_a_tensor
-from neograd.autograd.ops.elementwise import Exp, Where, _floating, maximum, minimum
-from neograd.autograd.ops.shape import BroadcastTo, gather, squeeze
+from neograd.autograd.ops.elementwise import Exp, Where, _floating, clone, maximum, minimum
+from neograd.autograd.ops.shape import BroadcastTo, Flip, gather, squeeze
 from neograd.autograd.tensor import Tensor
 
 __all__ = [
@@ -33,6 +33,11 @@ __all__ = [
     "logsumexp",
     "softmax",
     "log_softmax",
+    "cumsum",
+    "cumprod",
+    "sort",
+    "argsort",
+    "topk",
 ]
 
 
@@ -236,7 +241,7 @@ def amin(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) 
 
 
 class ValuesIndices(NamedTuple):
-    """What max(dim)/min(dim) return, as torch.return_types.max."""
+    """What max(dim)/min(dim), sort and topk return, as torch.return_types.max (.sort, .topk)."""
 
     values: Tensor
     indices: Tensor
@@ -391,3 +396,179 @@ def log_softmax(input: Tensor, dim: Any = None, **aliases: Any) -> Tensor:
     """x - logsumexp(x) along ``dim``: log of softmax, computed stably."""
     input = _floating(input, "log_softmax")
     return LogSoftmax.apply(input, dim=_softmax_dim("log_softmax", dim, aliases, input.ndim))
+
+
+def _cumulative_args(
+    op: str, input: Any, dim: Any, dtype: Any, aliases: dict[str, Any]
+) -> tuple[Tensor, int]:
+    if not isinstance(input, Tensor):
+        raise not_a_tensor(op, input)
+    dim, _ = dim_alias(op, dim, False, aliases)
+    if dim is None:
+        raise TypeError(f"{op}: missing the required argument dim")
+    d = normalize_dim(op, dim, input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.data.dtype.kind in "biu":  # as torch: bool and integer tensors accumulate in int64
+        input = input.to(np.int64)
+    return input, d
+
+
+def _reverse_cumsum(x: Any, dim: int) -> Any:
+    """sum_{k >= j} x_k along dim (arrays or tensors)."""
+    return Flip.apply(CumSum.apply(Flip.apply(x, dims=(dim,)), dim=dim), dims=(dim,))
+
+
+class CumSum(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return _reverse_cumsum(grad_output, ctx.dim)  # y_k = sum_{j<=k} x_j, so dx_j = sum_{k>=j} dy_k
+
+
+def cumsum(input: Tensor, dim: Any = None, *, dtype: Any = None, **aliases: Any) -> Tensor:
+    """The running sum along ``dim``: ``y_k = x_0 + ... + x_k``.
+
+    Args:
+        input: the tensor (bool and integer tensors give int64, as torch).
+        dim: the dim to accumulate along (required).
+        dtype: convert input to this dtype first.
+
+    Example:
+        >>> cumsum(tensor([1., 2., 3.]), dim=0)
+        tensor([1., 3., 6.])
+    """
+    input, d = _cumulative_args("cumsum", input, dim, dtype, aliases)
+    return clone(input) if input.ndim == 0 else CumSum.apply(input, dim=d)
+
+
+class CumProd(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
+        y = np.cumprod(x, axis=dim)
+        ctx.dim = dim
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        # y_k = prod_{j<=k} x_j, so dx_i = sum_{k>=i} dy_k prod_{j<=k, j!=i} x_j = sum_{k>=i} dy_k y_k / x_i
+        x, y = ctx.saved_tensors
+        d = ctx.dim
+        zero = (x.data if isinstance(x, Tensor) else x) == 0
+        if not zero.any():
+            return _reverse_cumsum(grad_output * y, d) / x
+        if isinstance(grad_output, Tensor):  # create_graph: a form whose own derivative is right at zeros
+            return _cumprod_grad_by_rows(grad_output, x, d)
+        # NOTE: at a zero y_k / x_i is 0 / 0. Only elements up to the first zero get a gradient:
+        # before it, the formula above; at it, sum_{k>=z} dy_k y'_k with y' the cumprod that skips x_z
+        seen = np.cumsum(zero, axis=d)
+        before, first = seen == 0, zero & (seen == 1)
+        g_before = _reverse_cumsum(grad_output * y, d) / np.where(before, x, 1)
+        g_first = _reverse_cumsum(grad_output * np.cumprod(np.where(first, 1, x), axis=d), d)
+        return np.where(before, g_before, np.where(first, g_first, 0))
+
+
+def _cumprod_grad_by_rows(grad_output: Any, x: Any, dim: int) -> Any:
+    """dx_i = sum_{k>=i} dy_k prod_{j<=k, j!=i} x_j with row i the cumprod of x where x_i is 1: O(n^2)."""
+    n = x.shape[dim]
+    xs, gs = x.swapaxes(dim, -1), grad_output.swapaxes(dim, -1)
+    rows = Where.apply(np.eye(n, dtype=bool), 1.0, xs.reshape(xs.shape[:-1] + (1, n)))
+    products = CumProd.apply(rows, dim=rows.ndim - 1)  # [..., i, k] = prod_{j<=k, j!=i} x_j
+    later = np.triu(np.ones((n, n), dtype=x.dtype))  # k >= i
+    g = (products * later * gs.reshape(gs.shape[:-1] + (1, n))).sum(axis=-1)
+    return g.swapaxes(dim, -1)
+
+
+def cumprod(input: Tensor, dim: Any = None, *, dtype: Any = None, **aliases: Any) -> Tensor:
+    """The running product along ``dim``: ``y_k = x_0 * ... * x_k``.
+
+    The gradient is right where input has zeros too, as torch's (and so is the second
+    derivative, at O(n^2) memory along dim where there are zeros).
+
+    Example:
+        >>> cumprod(tensor([1., 2., 3.]), dim=0)
+        tensor([1., 2., 6.])
+    """
+    input, d = _cumulative_args("cumprod", input, dim, dtype, aliases)
+    return clone(input) if input.ndim == 0 else CumProd.apply(input, dim=d)
+
+
+def _sort_indices(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """The stable sorting order along dim; NaN counts as the largest value, as in torch."""
+    if not descending:
+        return np.argsort(x, axis=dim, kind="stable")
+    # NOTE: -x would break ties the wrong way round (and fail on bool): sort the reversed
+    # array ascending, then read that order backwards
+    order = np.argsort(np.flip(x, dim), axis=dim, kind="stable")
+    return x.shape[dim] - 1 - np.flip(order, dim)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
+    """Sort along ``dim``: (values, indices) with ``values = input.gather(dim, indices)``.
+
+    Equal elements keep their order (the sort is always stable); NaN sorts as the largest
+    value. The gradient of each value goes to the element it came from.
+
+    Args:
+        input: the tensor.
+        dim: the dim to sort along (the last by default).
+        descending: largest first.
+        stable: accepted for torch's signature; the sort is stable either way.
+
+    Returns:
+        A named tuple (values, indices), indices int64.
+
+    Example:
+        >>> sort(tensor([3., 1., 2.]))
+        ValuesIndices(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("sort", input)
+    d = normalize_dim("sort", dim, input.ndim)
+    if input.ndim == 0:
+        return ValuesIndices(input.clone(), Tensor._make(np.zeros((), np.int64)))
+    idx = _sort_indices(input.data, d, descending)
+    return ValuesIndices(gather(input, d, idx), Tensor._make(idx.astype(np.int64, copy=False)))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (see :func:`sort`), as an int64 tensor."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("argsort", input)
+    d = normalize_dim("argsort", dim, input.ndim)
+    if input.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64))
+    return Tensor._make(_sort_indices(input.data, d, descending).astype(np.int64, copy=False))
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+    """The ``k`` largest (or smallest) elements along ``dim``, as (values, indices).
+
+    Args:
+        input: the tensor.
+        k: how many, 0 <= k <= input.shape[dim].
+        dim: the dim to search (the last by default).
+        largest: the largest (True) or the smallest (False) elements; NaN counts as largest.
+        sorted: accepted for torch's signature; the result is always in sorted order.
+
+    Example:
+        >>> topk(tensor([1., 5., 3., 4.]), 2)
+        ValuesIndices(values=tensor([5., 4.]), indices=tensor([1, 3]))
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("topk", input)
+    d = normalize_dim("topk", dim, input.ndim)
+    size = input.shape[d] if input.ndim else 1
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"topk: k must be an int, got {k!r}")
+    if not 0 <= k <= size:
+        raise ValueError(f"topk: k={k} is out of range for dim {d} of size {size} (shape {input.shape})")
+    if input.ndim == 0:
+        return sort(input)
+    idx = _sort_indices(input.data, d, largest)[(slice(None),) * d + (slice(0, int(k)),)]
+    return ValuesIndices(gather(input, d, idx), Tensor._make(idx.astype(np.int64, copy=False)))

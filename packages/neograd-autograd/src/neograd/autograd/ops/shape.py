@@ -39,6 +39,14 @@ __all__ = [
     "pad",
     "repeat",
     "tile",
+    "tril",
+    "triu",
+    "flip",
+    "roll",
+    "scatter",
+    "scatter_add",
+    "index_add",
+    "index_select",
 ]
 
 
@@ -429,3 +437,317 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
         raise not_a_tensor("tile", input)
     dims = shape_arg("tile", (dims,))
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+class Tril(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, diagonal: int) -> np.ndarray:
+        ctx.diagonal = diagonal
+        return np.tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return Tril.apply(grad_output, diagonal=ctx.diagonal)  # the kept elements pass their gradient
+
+
+class Triu(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, diagonal: int) -> np.ndarray:
+        ctx.diagonal = diagonal
+        return np.triu(x, diagonal)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return Triu.apply(grad_output, diagonal=ctx.diagonal)
+
+
+def _triangle_args(op: str, input: Any, diagonal: Any) -> None:
+    if not isinstance(input, Tensor):
+        raise not_a_tensor(op, input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dimensions, got shape {input.shape}")
+    if not is_int(diagonal):
+        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims: ``input[..., i, j]`` where ``j - i <= diagonal``, else 0.
+
+    Args:
+        input: a tensor of at least 2 dims (more are batch dims).
+        diagonal: 0 keeps the main diagonal, 1 also the one above it, -1 drops the main one.
+
+    Example:
+        >>> tril(ones(3, 3), diagonal=-1)
+        tensor([[0., 0., 0.],
+                [1., 0., 0.],
+                [1., 1., 0.]])
+    """
+    _triangle_args("tril", input, diagonal)
+    return Tril.apply(input, diagonal=int(diagonal))
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims: ``input[..., i, j]`` where ``j - i >= diagonal``, else 0.
+
+    Example:
+        >>> triu(ones(2, 2))
+        tensor([[1., 1.],
+                [0., 1.]])
+    """
+    _triangle_args("triu", input, diagonal)
+    return Triu.apply(input, diagonal=int(diagonal))
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+        ctx.dims = dims
+        return np.flip(x, dims).copy()  # torch's flip gives new memory, not a view of input
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return Flip.apply(grad_output, dims=ctx.dims)  # flipping is its own inverse
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    """Reverse the order of the elements along each of ``dims`` (an int or a tuple of ints).
+
+    Example:
+        >>> flip(arange(4), 0)
+        tensor([3, 2, 1, 0])
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("flip", input)
+    return Flip.apply(input, dims=normalize_dims("flip", dims, input.ndim))
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, shifts: tuple[int, ...], dims: tuple[int, ...] | None) -> np.ndarray:
+        ctx.shifts, ctx.dims = shifts, dims
+        # without dims, NumPy rolls the flattened array and restores the shape, as torch
+        return np.roll(x, shifts[0] if dims is None else shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        return Roll.apply(grad_output, shifts=tuple(-s for s in ctx.shifts), dims=ctx.dims)
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Shift elements cyclically by ``shifts[i]`` along ``dims[i]``; without dims, along the flattened tensor.
+
+    Args:
+        input: the tensor.
+        shifts: an int, or a tuple of ints (one per dim in ``dims``).
+        dims: an int, a tuple of ints, or None to roll the flattened tensor (then one shift).
+
+    Example:
+        >>> roll(arange(5), 2)
+        tensor([3, 4, 0, 1, 2])
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("roll", input)
+    shift_list = (shifts,) if is_int(shifts) else tuple(shifts)
+    dim_list = None if dims is None else (dims,) if is_int(dims) else tuple(dims)
+    if not all(is_int(s) for s in shift_list):
+        raise TypeError(f"roll: shifts must be an int or a tuple of ints, got {shifts!r}")
+    if len(shift_list) != (1 if dim_list is None else len(dim_list)) or not shift_list:
+        raise ValueError(f"roll: shifts {shifts!r} and dims {dims!r} must have the same length")
+    if dim_list is not None:
+        if input.ndim == 0:
+            raise IndexError(f"roll: dims {dims!r} given for a 0-d tensor, which has no dims")
+        dim_list = tuple(normalize_dim("roll", d, input.ndim) for d in dim_list)
+    return Roll.apply(input, shifts=tuple(int(s) for s in shift_list), dims=dim_list)
+
+
+def _scatter_index(op: str, input: Tensor, dim: Any, index: Any, src: Any) -> tuple[Any, ...]:
+    """Where ``index[i][j][k]`` sends an element along dim 0 ([index[i][j][k]][j][k]), checked as torch."""
+    idx = np.asarray(index.data if isinstance(index, Tensor) else index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
+    d = normalize_dim(op, dim, input.ndim)
+    if idx.ndim != input.ndim:
+        raise ValueError(f"{op}: index has {idx.ndim} dims but input has {input.ndim} (shape {input.shape})")
+    for i, n in enumerate(idx.shape):
+        if (i != d and n > input.shape[i]) or (isinstance(src, Tensor) and n > src.shape[i]):
+            others = f" and src {src.shape}" if isinstance(src, Tensor) else ""
+            raise ValueError(
+                f"{op}: index of shape {idx.shape} must be no larger than input {input.shape} "
+                f"(apart from dim {d}){others}"
+            )
+    size = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):  # NOTE: NumPy would wrap a negative index around
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {size}")
+    if input.ndim == 0:
+        return ()
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[d] = idx
+    return tuple(grid)
+
+
+def _scatter_src(op: str, input: Tensor, src: Tensor, index: tuple[Any, ...]) -> Tensor:
+    """The part of ``src`` that the index covers (src may be larger than index)."""
+    if src.dtype != input.dtype:
+        raise TypeError(f"{op}: src must have input's dtype {input.dtype}, got {src.dtype}")
+    shape = np.broadcast_shapes(*(np.shape(i) for i in index)) if index else ()
+    if src.shape == shape:
+        return src
+    return getitem(src, tuple(slice(0, n) for n in shape))
+
+
+class Scatter(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, src: Any, index: tuple[Any, ...]) -> np.ndarray:
+        ctx.index = index
+        out = x.copy()
+        out[index] = src  # NOTE: an index repeated along dim keeps one of the values (torch: undefined which)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        # the overwritten elements of input get no gradient; each src element gets its target's
+        need_x, need_src = ctx.needs_input_grad
+        grad_x = Scatter.apply(grad_output, 0, index=ctx.index) if need_x else None
+        return grad_x, (GetItem.apply(grad_output, index=ctx.index) if need_src else None)
+
+
+def scatter(
+    input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None
+) -> Tensor:
+    """A copy of input with src written at index along dim: ``out[index[i][j]][j] = src[i][j]`` for dim 0.
+
+    Args:
+        input: the tensor to write into (it is not changed; see ``Tensor.scatter_``).
+        dim: the dim along which ``index`` points.
+        index: an integer tensor with input's number of dims, no larger than src.
+        src: a tensor of input's dtype, or a number (as ``value``) written at every index.
+        value: a number to write instead of src.
+
+    Example:
+        >>> scatter(zeros(2, 3), 1, tensor([[2], [0]]), 1.0)
+        tensor([[0., 0., 1.],
+                [1., 0., 0.]])
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("scatter", input)
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported; use scatter_add for 'add'")
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give either src (a tensor or a number) or value, not both or neither")
+    src = value if src is None else src
+    index = _scatter_index("scatter", input, dim, index, src)
+    if isinstance(src, Tensor):
+        return Scatter.apply(input, _scatter_src("scatter", input, src, index), index=index)
+    if isinstance(src, (bool, np.bool_)) or not isinstance(src, (int, float, np.integer, np.floating)):
+        raise TypeError(f"scatter: src must be a Tensor or a number, got {type(src).__name__}")
+    return Scatter.apply(input, src, index=index)
+
+
+class ScatterAdd(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, src: np.ndarray, index: tuple[Any, ...]) -> np.ndarray:
+        ctx.index = index
+        out = x.copy()
+        np.add.at(out, index, src)  # repeated indices accumulate
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
+        need_src = ctx.needs_input_grad[1]
+        return grad_output, (GetItem.apply(grad_output, index=ctx.index) if need_src else None)
+
+
+def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    """A copy of input with src added at index along dim: ``out[index[i][j]][j] += src[i][j]`` for dim 0.
+
+    Elements sent to the same place add up. Arguments as :func:`scatter` (src a tensor).
+
+    Example:
+        >>> scatter_add(zeros(3), 0, tensor([0, 0, 2]), tensor([1., 2., 3.]))
+        tensor([3., 0., 3.])
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("scatter_add", input)
+    if not isinstance(src, Tensor):
+        raise not_a_tensor("scatter_add", src, "src")
+    index = _scatter_index("scatter_add", input, dim, index, src)
+    return ScatterAdd.apply(input, _scatter_src("scatter_add", input, src, index), index=index)
+
+
+def _vector_index(op: str, input: Tensor, dim: Any, index: Any) -> tuple[int, np.ndarray]:
+    """dim as an int and index as a checked 1-D integer array (a 0-d index counts as one element)."""
+    d = normalize_dim(op, dim, input.ndim)
+    idx = np.asarray(index.data if isinstance(index, Tensor) else index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim > 1:
+        raise ValueError(f"{op}: index must be 1-D (a vector), got shape {idx.shape}")
+    size = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {size}")
+    return d, idx.reshape(-1)
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    """The slices of input at the positions ``index`` (a 1-D integer tensor) along dim.
+
+    An index may repeat; its slice's gradient is then the sum over the copies.
+
+    Example:
+        >>> index_select(tensor([[1, 2, 3], [4, 5, 6]]), 1, tensor([2, 0]))
+        tensor([[3, 1],
+                [6, 4]])
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("index_select", input)
+    d, idx = _vector_index("index_select", input, dim, index)
+    if input.ndim == 0:  # as torch: one index into a 0-d tensor gives the tensor
+        if idx.size != 1:
+            raise ValueError(f"index_select: a 0-d input takes one index, got {idx.size}")
+        return GetItem.apply(input, index=())
+    return GetItem.apply(input, index=(slice(None),) * d + (idx,))
+
+
+def index_add(input: Tensor, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """A copy of input with ``alpha * source`` added at ``index`` along dim.
+
+    ``out[..., index[i], ...] += alpha * source[..., i, ...]``.
+
+    Args:
+        input: the tensor to add into (unchanged; see ``Tensor.index_add_``).
+        dim: the dim that ``index`` picks along.
+        index: a 1-D integer tensor with ``source.shape[dim]`` entries; repeats accumulate.
+        source: input's shape except along dim, and input's dtype.
+        alpha: a factor for source.
+
+    Example:
+        >>> index_add(zeros(3), 0, tensor([0, 0, 2]), tensor([1., 2., 3.]))
+        tensor([3., 0., 3.])
+    """
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("index_add", input)
+    if not isinstance(source, Tensor):
+        raise not_a_tensor("index_add", source, "source")
+    d, idx = _vector_index("index_add", input, dim, index)
+    expected = input.shape[:d] + (idx.size,) + input.shape[d + 1 :] if input.ndim else ()
+    if source.shape != expected:
+        raise ValueError(
+            f"index_add: source must have shape {expected} (input {input.shape} with {idx.size} "
+            f"entries along dim {d}, one per index), got {source.shape}"
+        )
+    if source.dtype != input.dtype:
+        raise TypeError(f"index_add: source must have input's dtype {input.dtype}, got {source.dtype}")
+    if input.ndim == 0 and idx.size != 1:
+        raise ValueError(f"index_add: a 0-d input takes one index, got {idx.size}")
+    if alpha != 1:
+        source = source * alpha
+    if input.ndim == 0:
+        return input + source
+    # index_add is scatter_add with the index repeated across source's other dims
+    shape = [1] * input.ndim
+    shape[d] = idx.size
+    spread = np.broadcast_to(idx.reshape(shape), source.shape)
+    return ScatterAdd.apply(input, source, index=_scatter_index("index_add", input, d, spread, source))
