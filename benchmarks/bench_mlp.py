@@ -26,11 +26,11 @@ Usage:
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from typing import Any
 
-from bench_ops import cli, interleave, time_step  # the shared subprocess runner and command line
+# the shared subprocess runner, command line and result table
+from bench_ops import cli, interleave, step_results, step_table, time_step
 
 FRAMEWORKS = ("neograd", "numpy", "torch")
 BATCH, SIZES, LR, SEED = 256, (1024, 1024, 1024, 10), 0.01, 0
@@ -163,33 +163,11 @@ def run(threads: int = 1, repeats: int = 7, rounds: int = 3) -> dict[str, Any]:
                 f"bench_mlp: {fw} disagrees with numpy after three steps: losses {got['losses']} vs "
                 f"{ref['losses']}, weight checksums {got['checksum']} vs {ref['checksum']}"
             )
-    times = {fw: statistics.median(r["seconds"] for r in rs) * 1e3 for fw, rs in rounds_of.items()}
-    return {
-        "benchmark": "bench_mlp",
-        "description": f"one SGD step, batch {BATCH}, MLP {'-'.join(map(str, SIZES))} (ReLU, cross-entropy)",
-        "threads": threads,
-        "repeats": repeats,
-        "rounds": rounds,
-        "unit": "ms per step",
-        "times": times,
-        "ratios": {f"neograd/{fw}": times["neograd"] / times[fw] for fw in times if fw != "neograd"},
-        "target": TARGETS,
-    }
+    description = f"one SGD step, batch {BATCH}, MLP {'-'.join(map(str, SIZES))} (ReLU, cross-entropy)"
+    return step_results("bench_mlp", description, rounds_of, threads, repeats, rounds, TARGETS)
 
 
-def format_table(results: dict[str, Any]) -> str:
-    """The results as a text table."""
-    lines = [
-        f"bench_mlp: {results['description']}, {results['threads']} thread(s), "
-        f"median of {results['rounds']} rounds x {results['repeats']} repeats",
-        f"{'framework':<10}{'ms per step':>13}{'neograd / it':>14}",
-    ]
-    lines.append("-" * len(lines[-1]))
-    for fw, ms in results["times"].items():
-        ratio = "" if fw == "neograd" else f"{results['ratios'][f'neograd/{fw}']:.3f}"
-        lines.append(f"{fw:<10}{ms:>13.2f}{ratio:>14}")
-    lines.append("targets: " + ", ".join(f"{k} <= {v}" for k, v in results["target"].items()))
-    return "\n".join(lines)
+format_table = step_table  # the table every one-step benchmark prints
 
 
 def main(argv: list[str] | None = None) -> None:

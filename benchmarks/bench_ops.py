@@ -339,6 +339,45 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def step_results(
+    benchmark: str,
+    description: str,
+    rounds_of: dict[str, list[dict[str, Any]]],
+    threads: int,
+    repeats: int,
+    rounds: int,
+    targets: dict[str, float],
+) -> dict[str, Any]:
+    """The results of a benchmark that times one step per framework: median ms and neograd's ratios."""
+    times = {fw: statistics.median(r["seconds"] for r in rs) * 1e3 for fw, rs in rounds_of.items()}
+    return {
+        "benchmark": benchmark,
+        "description": description,
+        "threads": threads,
+        "repeats": repeats,
+        "rounds": rounds,
+        "unit": "ms per step",
+        "times": times,
+        "ratios": {f"neograd/{fw}": times["neograd"] / times[fw] for fw in times if fw != "neograd"},
+        "target": targets,
+    }
+
+
+def step_table(results: dict[str, Any]) -> str:
+    """The results of :func:`step_results` as a text table."""
+    lines = [
+        f"{results['benchmark']}: {results['description']}, {results['threads']} thread(s), "
+        f"median of {results['rounds']} rounds x {results['repeats']} repeats",
+        f"{'framework':<10}{'ms per step':>13}{'neograd / it':>14}",
+    ]
+    lines.append("-" * len(lines[-1]))
+    for fw, ms in results["times"].items():
+        ratio = "" if fw == "neograd" else f"{results['ratios'][f'neograd/{fw}']:.3f}"
+        lines.append(f"{fw:<10}{ms:>13.2f}{ratio:>14}")
+    lines.append("targets: " + ", ".join(f"{k} <= {v}" for k, v in results["target"].items()))
+    return "\n".join(lines)
+
+
 def cli(
     doc: str,
     frameworks: tuple[str, ...],

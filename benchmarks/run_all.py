@@ -7,7 +7,9 @@ Runs, in this order (each its own script, runnable alone):
 3. ``bench_digits_cnn.py``: 5 epochs of a small CNN on the digits;
 4. ``bench_memory.py``: peak memory of two steps of 8 x (Linear(2048, 2048) + ReLU);
 5. ``bench_ops.py`` (per-op overhead on 16 x 16 tensors) and ``bench_optim.py`` (one Adam
-   step over 1M parameters; torch's column is ``foreach=False``, the same loop as neograd's).
+   step over 1M parameters; torch's column is ``foreach=False``, the same loop as neograd's);
+6. ``bench_lstm.py`` (LSTM(64, 128) forward and backward, sequence 50, batch 32) and
+   ``bench_gpt.py`` (one AdamW training step of a tiny GPT, its time and peak memory).
 
 Each implementation runs in fresh subprocesses with the same thread count (1 by default),
 the implementations take turns for ``--rounds`` rounds, and every figure is a median; each
@@ -37,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import bench_digits_cnn
+import bench_gpt
+import bench_lstm
 import bench_memory
 import bench_mlp
 import bench_ops
@@ -51,6 +55,8 @@ WORKLOADS: dict[str, tuple[Any, str, int]] = {
     "memory": (bench_memory, "4 peak memory: 2 steps, 8 x 2048^2", 1),
     "ops": (bench_ops, "5 per-op: fwd+bwd on 16x16", 7),
     "optim": (bench_optim, "5 optimizer: Adam step, 1M params", 7),
+    "lstm": (bench_lstm, "6 LSTM(64, 128): fwd+bwd, seq 50, batch 32", 7),
+    "gpt": (bench_gpt, "6 tiny GPT: AdamW step, 2 blocks", 7),
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 

@@ -6,14 +6,24 @@ Nothing here is about neograd itself; each example's model and training loop are
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 
-def parse_args(name: str, *, epochs: int, lr: float, batch_size: int) -> argparse.Namespace:
-    """The options every training example takes (--epochs, --lr, --batch-size, --seed, --plot)."""
+def parse_args(
+    name: str,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """The options every training example takes (--epochs, --lr, --batch-size, --seed, --plot).
+
+    ``extra(parser)``, when given, adds the example's own options.
+    """
     parser = argparse.ArgumentParser(prog=f"{name}.py")
     parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the data ({epochs})")
     parser.add_argument("--lr", type=float, default=lr, help=f"learning rate ({lr})")
@@ -26,6 +36,8 @@ def parse_args(name: str, *, epochs: int, lr: float, batch_size: int) -> argpars
         metavar="PNG",
         help=f"save the loss curve ({name}_loss.png)",
     )
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args()
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         parser.error("--epochs, --batch-size and --lr must be positive")
@@ -35,11 +47,11 @@ def parse_args(name: str, *, epochs: int, lr: float, batch_size: int) -> argpars
 class _Lines:
     """A stand-in for tqdm when it is not installed: one printed line per epoch."""
 
-    def __init__(self, epochs: int) -> None:
-        self.epochs, self.postfix = epochs, ""
+    def __init__(self, epochs: int, start: int = 0) -> None:
+        self.epochs, self.start, self.postfix = epochs, start, ""
 
     def __iter__(self) -> Iterator[int]:
-        for epoch in range(self.epochs):
+        for epoch in range(self.start, self.epochs):
             yield epoch
             print(f"epoch {epoch + 1}/{self.epochs}  {self.postfix}", flush=True)
 
@@ -47,13 +59,16 @@ class _Lines:
         self.postfix = "  ".join(f"{key} {value:.4f}" for key, value in values.items())
 
 
-def progress(epochs: int) -> Any:
-    """range(epochs) with a tqdm progress bar (plain lines without tqdm); .set_postfix(loss=x) shows x."""
+def progress(epochs: int, start: int = 0) -> Any:
+    """range(start, epochs) with a tqdm progress bar (plain lines without tqdm); .set_postfix(loss=x) shows x.
+
+    ``start`` > 0 continues a resumed training: the bar starts at ``start`` of ``epochs``.
+    """
     try:
         from tqdm import trange
     except ModuleNotFoundError:
-        return _Lines(epochs)
-    return trange(epochs, desc="training", unit="epoch")
+        return _Lines(epochs, start)
+    return trange(start, epochs, initial=start, total=epochs, desc="training", unit="epoch")
 
 
 def digits(flat: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -71,8 +86,13 @@ def digits(flat: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
 
 
-def plot_losses(losses: list[float], path: str, title: str) -> None:
-    """Save the loss of every training step as a PNG (matplotlib is only needed here)."""
+def plot_losses(
+    losses: list[float], path: str, title: str, validation: list[tuple[int, float]] | None = None
+) -> None:
+    """Save the loss of every training step as a PNG (matplotlib is only needed here).
+
+    ``validation``, when given, is a second curve: (training step, validation loss) pairs.
+    """
     try:
         import matplotlib
     except ModuleNotFoundError:
@@ -83,7 +103,11 @@ def plot_losses(losses: list[float], path: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(losses)
+    ax.plot(losses, label="training")
+    if validation:
+        steps, values = zip(*validation)
+        ax.plot(steps, values, "o-", label="validation")
+        ax.legend()
     ax.set(title=title, xlabel="training step", ylabel="loss", yscale="log")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -97,6 +97,27 @@ BAD_LAYERS = [
     ("Sequential", lambda: nn.Sequential(nn.ReLU())[5]),
     ("add_module", lambda: nn.ModuleList([1])),
     ("add_module", lambda: nn.ModuleDict({"a": 1})),
+    ("Dropout1d", lambda: nn.Dropout1d(1.5)),
+    ("dropout1d", lambda: nn.Dropout1d()(ng.ones(2, 3, 4, 5))),
+    ("Dropout2d", lambda: nn.Dropout2d(-0.1)),
+    ("dropout2d", lambda: F.dropout2d(ng.ones(3))),
+    ("InstanceNorm1d", lambda: nn.InstanceNorm1d(0)),
+    ("InstanceNorm1d", lambda: nn.InstanceNorm1d(3)(ng.ones(2, 3, 4, 5))),
+    ("InstanceNorm2d", lambda: nn.InstanceNorm2d(3, affine=True)(ng.ones(2, 4, 3, 3))),
+    ("instance_norm", lambda: F.instance_norm(ng.ones(2, 3, 4), weight=ng.ones(4))),
+    ("Upsample", lambda: nn.Upsample()),
+    ("UpsamplingNearest2d", lambda: nn.UpsamplingNearest2d(size=2, scale_factor=2)),
+    ("UpsamplingBilinear2d", lambda: nn.UpsamplingBilinear2d()),
+    ("interpolate", lambda: nn.Upsample(scale_factor=2, mode="bilinear")(ng.ones(1, 2, 3))),
+    ("interpolate", lambda: F.interpolate(IMG, size=(4, 4, 4))),
+    ("PReLU", lambda: nn.PReLU(0)),
+    ("prelu", lambda: nn.PReLU(3)(ng.ones(2, 4))),
+    ("Hardtanh", lambda: nn.Hardtanh(1.0, -1.0)),
+    ("hardtanh", lambda: F.hardtanh(X, 2.0, 1.0)),
+    ("relu6", lambda: nn.ReLU6()(ng.tensor([1, 2]))),
+    ("hardsigmoid", lambda: nn.Hardsigmoid()("abc")),
+    ("hardswish", lambda: nn.Hardswish()(ng.tensor([1, 2]))),
+    ("mish", lambda: nn.Mish()(None)),
 ]
 
 
@@ -300,11 +321,127 @@ def test_empty_and_0d_inputs_through_layers() -> None:
     assert nn.Dropout(1.0)(ng.ones(3)).data.tolist() == [0.0, 0.0, 0.0]
 
 
+BAD_RNN = [
+    ("RNNBase", lambda: nn.RNNBase("FOO", 2, 3)),
+    ("RNNCellBase", lambda: nn.RNNCellBase(2, -1, True, 1)),
+    ("RNN", lambda: nn.RNN(2, 3, nonlinearity="sigmoid")),
+    ("RNN", lambda: nn.RNN(2, 3)(None)),
+    ("LSTM", lambda: nn.LSTM(2, 0)),
+    ("LSTM", lambda: nn.LSTM(2, 3, proj_size=3)),
+    ("LSTM", lambda: nn.LSTM(2, 3)(ng.ones(4, 1, 5))),
+    ("LSTM", lambda: nn.LSTM(2, 3)(ng.ones(4, 1, 2), ng.ones(1, 1, 3))),
+    ("LSTM", lambda: nn.LSTM(2, 3)(ng.ones(0, 1, 2))),
+    ("GRU", lambda: nn.GRU(2, 3)(ng.ones(4, 1, 2), ng.ones(2, 1, 3))),
+    ("GRU", lambda: nn.GRU(2, 3)(ng.ones(1, 4, 1, 2))),
+    ("RNNCell", lambda: nn.RNNCell(2, 3)(ng.ones(1, 5))),
+    ("LSTMCell", lambda: nn.LSTMCell(2, 3)(ng.ones(1, 2), ng.ones(1, 3))),
+    ("GRUCell", lambda: nn.GRUCell(2, 3)(ng.ones(3, 3, 2))),
+    ("rnn_tanh_cell", lambda: F.rnn_tanh_cell(ng.ones(1, 2), ng.ones(1, 4), ng.ones(3, 2), ng.ones(3, 3))),
+    ("rnn_relu_cell", lambda: F.rnn_relu_cell(None, ng.ones(1, 3), ng.ones(3, 2), ng.ones(3, 3))),
+    ("lstm_cell", lambda: F.lstm_cell(ng.ones(1, 2), ng.ones(1, 3), ng.ones(12, 2), ng.ones(12, 3))),
+    ("gru_cell", lambda: F.gru_cell(ng.ones(1, 2), ng.ones(1, 3), ng.ones(12, 2), ng.ones(12, 3))),
+    ("pad_sequence", lambda: nn.utils.rnn.pad_sequence([ng.ones(2, 3), ng.ones(2, 4)])),
+    ("pack_padded_sequence", lambda: nn.utils.rnn.pack_padded_sequence(ng.ones(4, 3), [1, 4, 2])),
+    ("pad_packed_sequence", lambda: nn.utils.rnn.pad_packed_sequence(ng.ones(4, 3))),
+    ("pack_sequence", lambda: nn.utils.rnn.pack_sequence([])),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), BAD_RNN, ids=[f"{n}-{i}" for i, (n, _) in enumerate(BAD_RNN)])
+def test_recurrent_layers_refuse_bad_arguments(name: str, call: Callable[[], Any]) -> None:
+    assert_clear_error(call, name)
+
+
+Q = ng.ones(2, 4, 3, 8)
+BAD_ATTENTION = [
+    ("scaled_dot_product_attention", lambda: F.scaled_dot_product_attention(Q, Q, ng.ones(2, 4, 5, 8))),
+    (
+        "scaled_dot_product_attention",
+        lambda: F.scaled_dot_product_attention(Q, Q, Q, attn_mask=ng.ones(4, 4)),
+    ),
+    (
+        "scaled_dot_product_attention",
+        lambda: F.scaled_dot_product_attention(Q, Q, Q, attn_mask=ng.ones(3, 3, dtype=ng.int64)),
+    ),
+    (
+        "multi_head_attention_forward",
+        lambda: F.multi_head_attention_forward(
+            ng.ones(3, 2, 8),
+            ng.ones(3, 2, 8),
+            ng.ones(3, 2, 8),
+            6,
+            2,
+            ng.ones(24, 8),
+            ng.ones(24),
+            None,
+            None,
+            False,
+            0.0,
+            ng.ones(8, 8),
+            ng.ones(8),
+        ),
+    ),
+    ("MultiheadAttention", lambda: nn.MultiheadAttention(10, 3)),
+    (
+        "multi_head_attention_forward",
+        lambda: nn.MultiheadAttention(8, 2)(
+            ng.ones(3, 2, 8),
+            ng.ones(3, 2, 8),
+            ng.ones(3, 2, 8),
+            key_padding_mask=ng.ones(2, 4, dtype=ng.bool),
+        ),
+    ),
+    (
+        "MultiheadAttention",
+        lambda: nn.MultiheadAttention(8, 2)(ng.ones(3, 2, 6), ng.ones(3, 2, 8), ng.ones(3, 2, 8)),
+    ),
+    ("linear", lambda: nn.NonDynamicallyQuantizableLinear(4, 2)(ng.ones(3, 5))),
+    ("MultiheadAttention", lambda: nn.TransformerEncoderLayer(8, 3)),
+    ("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(8, 2, activation="swish")),
+    (
+        "MultiheadAttention",
+        lambda: nn.TransformerDecoderLayer(8, 2, dim_feedforward=16)(ng.ones(3, 2, 8), ng.ones(4, 2, 6)),
+    ),
+    (
+        "multi_head_attention_forward",
+        lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2)(
+            ng.ones(3, 2, 8), mask=ng.ones(4, 4)
+        ),
+    ),
+    (
+        "multi_head_attention_forward",
+        lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 1)(
+            ng.ones(3, 2, 8), ng.ones(4, 2, 8), tgt_mask=ng.ones(2, 2)
+        ),
+    ),
+    ("Transformer", lambda: nn.Transformer(8, 2, 1, 1, 16)(ng.ones(3, 2, 8), ng.ones(4, 3, 8))),
+    ("generate_square_subsequent_mask", lambda: nn.Transformer.generate_square_subsequent_mask(-1)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "call"), BAD_ATTENTION, ids=[f"{n}-{i}" for i, (n, _) in enumerate(BAD_ATTENTION)]
+)
+def test_attention_and_transformers_refuse_bad_arguments(name: str, call: Callable[[], Any]) -> None:
+    assert_clear_error(call, name)
+
+
 def test_every_public_name_is_exercised_here() -> None:
     """Walk the __all__ of nn, nn.functional, nn.init, nn.utils and nn.utils.data."""
     text = Path(__file__).read_text()
     names = set(nn.__all__) | set(F.__all__) | set(init.__all__) | set(nn.utils.__all__) | set(data.__all__)
-    not_callable = {"__version__", "functional", "init", "loss", "utils", "data", "Module", "Model", "Layer"}
+    not_callable = {
+        "__version__",
+        "functional",
+        "init",
+        "loss",
+        "utils",
+        "data",
+        "rnn",
+        "Module",
+        "Model",
+        "Layer",
+    }
     elsewhere = {"Checkpoint"}  # test_checkpoint.py and test_safe_loading.py
     missing = sorted(
         n for n in names - not_callable - elsewhere if f"{n}(" not in text and f'"{n}"' not in text

@@ -10,14 +10,18 @@ but belongs to the model (running statistics).
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
 from neograd.autograd import Tensor, no_grad
 from neograd.autograd.dtypes import as_dtype
+from neograd.autograd.hooks import RemovableHandle
+from neograd.nn.module_hooks import BackwardHook
 
 __all__ = ["Module", "Parameter", "Model", "Layer"]
 
@@ -113,6 +117,18 @@ class Module:
 
     training: bool
 
+    # Hooks (register_*_hook): each table is made on the first registration; until then the
+    # class's empty mapping stands in. _hook_ids holds the id of every hook the module has,
+    # so that __call__, which runs for every module, checks one normally empty container.
+    _hook_ids: Mapping[int, Any] = MappingProxyType({})
+    _forward_pre_hooks: Mapping[int, Callable] = MappingProxyType({})
+    _forward_pre_hooks_with_kwargs: Mapping[int, bool] = MappingProxyType({})
+    _forward_hooks: Mapping[int, Callable] = MappingProxyType({})
+    _forward_hooks_with_kwargs: Mapping[int, bool] = MappingProxyType({})
+    _forward_hooks_always_called: Mapping[int, bool] = MappingProxyType({})
+    _backward_pre_hooks: Mapping[int, Callable] = MappingProxyType({})
+    _backward_hooks: Mapping[int, Callable] = MappingProxyType({})
+
     def __init__(self) -> None:
         # NOTE: written with object.__setattr__ because our own __setattr__ reads them
         object.__setattr__(self, "training", True)
@@ -133,11 +149,173 @@ class Module:
         depth = call.depth
         call.depth = depth + 1
         try:
+            if self._hook_ids:
+                return self._call_with_hooks(args, kwargs)
             return self.forward(*args, **kwargs)
         finally:
             call.depth = depth
             if not depth:
                 call.layout = None
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``forward`` between the forward pre-hooks and forward hooks, with the backward hooks set up."""
+        result = None
+        called_always = set()
+        try:
+            for hook_id, hook in tuple(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    new = hook(self, args, kwargs)
+                    if new is not None:
+                        if not (isinstance(new, tuple) and len(new) == 2):
+                            raise RuntimeError(
+                                "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                f"but got {new}."
+                            )
+                        args, kwargs = new
+                else:
+                    new = hook(self, args)
+                    if new is not None:
+                        args = new if isinstance(new, tuple) else (new,)
+            backward_hook = None
+            if self._backward_hooks or self._backward_pre_hooks:
+                backward_hook = BackwardHook(
+                    self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values())
+                )
+                args = backward_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in tuple(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    called_always.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs:
+                    new = hook(self, args, kwargs, result)
+                else:
+                    new = hook(self, args, result)
+                if new is not None:
+                    result = new
+            if backward_hook is not None:
+                result = backward_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            # always_call=True hooks run even when forward (or another hook) raised
+            for hook_id, hook in tuple(self._forward_hooks.items()):
+                if hook_id not in self._forward_hooks_always_called or hook_id in called_always:
+                    continue
+                try:
+                    if hook_id in self._forward_hooks_with_kwargs:
+                        new = hook(self, args, kwargs, result)
+                    else:
+                        new = hook(self, args, result)
+                    if new is not None:
+                        result = new
+                except Exception as e:
+                    warnings.warn(
+                        "forward hook with ``always_call=True`` raised an exception that was silenced "
+                        f"as another error was raised in forward: {e}",
+                        stacklevel=2,
+                    )
+            raise
+
+    # ---- hooks ----------------------------------------------------------------------------
+    def _hook_table(self, name: str) -> OrderedDict:
+        """This module's own table ``name`` (made on first use; the class's is an empty stand-in)."""
+        table = self.__dict__.get(name)
+        if table is None:
+            table = OrderedDict()
+            object.__setattr__(self, name, table)
+        return table
+
+    def _add_hook(
+        self, what: str, table: str, hook: Any, prepend: bool = False, flags: tuple[str, ...] = ()
+    ) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{what}: the hook must be callable, got a {type(hook).__name__}")
+        hooks = self._hook_table(table)
+        extra = [self._hook_table("_hook_ids"), *[self._hook_table(f) for f in flags]]
+        handle = RemovableHandle(hooks, extra_dict=extra)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        for d in extra:
+            d[handle.id] = True
+        return handle
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each ``forward``; it may return new args.
+
+        A returned value that is not a tuple becomes the one positional argument. With
+        ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and returns None or
+        ``(new_args, new_kwargs)``. Hooks run in registration order (``prepend=True``: first).
+
+        Returns:
+            A handle whose ``remove()`` takes the hook out.
+
+        Example:
+            >>> handle = model.register_forward_pre_hook(lambda m, args: (args[0].clamp(-1, 1),))
+        """
+        flags = ("_forward_pre_hooks_with_kwargs",) if with_kwargs else ()
+        return self._add_hook("register_forward_pre_hook", "_forward_pre_hooks", hook, prepend, flags)
+
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each ``forward``; it may return a new output.
+
+        ``args`` are the positional arguments forward got (after the pre-hooks). With
+        ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``. With
+        ``always_call=True`` it also runs when forward raises (with ``output=None``).
+        Hooks run in registration order (``prepend=True``: first).
+
+        Returns:
+            A handle whose ``remove()`` takes the hook out.
+
+        Example (keep each layer's activations):
+            >>> acts = {}
+            >>> for name, m in model.named_modules():
+            ...     m.register_forward_hook(lambda m, args, out, name=name: acts.__setitem__(name, out))
+        """
+        flags = ("_forward_hooks_with_kwargs",) if with_kwargs else ()
+        if always_call:
+            flags += ("_forward_hooks_always_called",)
+        return self._add_hook("register_forward_hook", "_forward_hooks", hook, prepend, flags)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are ready.
+
+        ``grad_output`` is a tuple with one entry per output (a Tensor, or None where there
+        is no gradient); the hook may return a new tuple of the same length, which is what
+        flows on into the module's computation. Hooks run in registration order.
+
+        Returns:
+            A handle whose ``remove()`` takes the hook out.
+        """
+        return self._add_hook("register_full_backward_pre_hook", "_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` once the gradients of the module's inputs are ready.
+
+        ``grad_input`` has one entry per positional argument of forward, ``grad_output`` one
+        per output (a Tensor output, or each of a tuple of them): the gradient, or None for
+        non-tensors and for tensors without a gradient. The hook may return a new
+        ``grad_input`` tuple (same length), which is what flows on to the inputs. Gradients
+        with respect to parameters are not part of ``grad_input``. When no input requires
+        grad, the hooks run as soon as ``grad_output`` is known, with ``grad_input`` all None.
+
+        Returns:
+            A handle whose ``remove()`` takes the hook out.
+
+        Example:
+            >>> model.register_full_backward_hook(lambda m, gin, gout: print(gout[0].norm()))
+        """
+        return self._add_hook("register_full_backward_hook", "_backward_hooks", hook, prepend)
 
     # ---- registration ---------------------------------------------------------------------
     def _check_ready(self, what: str) -> None:

@@ -10,6 +10,7 @@ Example:
 
 # One line per file (each file lists its public functions in __all__).
 from neograd.nn.functional.activation import *
+from neograd.nn.functional.attention import *
 from neograd.nn.functional.conv import *
 from neograd.nn.functional.dropout import *
 from neograd.nn.functional.linear import *
@@ -17,6 +18,8 @@ from neograd.nn.functional.loss import *
 from neograd.nn.functional.normalization import *
 from neograd.nn.functional.padding import *
 from neograd.nn.functional.pooling import *
+from neograd.nn.functional.rnn import *
 from neograd.nn.functional.sparse import *
+from neograd.nn.functional.upsampling import *
 
 __all__ = [name for name, value in list(globals().items()) if callable(value) and name[0] != "_"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -18,10 +19,12 @@ class Linear(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, weight: Any, bias: Any) -> Any:
         ctx.save_for_backward(x, weight)
-        y = x @ weight.T
+        # NOTE: batch dims flattened: one 2-D product is one BLAS call, where NumPy's
+        # matmul of a 3-D x runs up to 1.6x slower
+        y = _rows(x) @ weight.T
         if bias is not None:
             y += bias  # NOTE: in place on the fresh product: no second output-sized array
-        return y
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any, Any]:
@@ -29,13 +32,19 @@ class Linear(Function):
         # flattened so that dW is one matrix product whatever the input's rank
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = grad_output if grad_output.ndim == 2 else grad_output.reshape(-1, grad_output.shape[-1])
-        grad_x = grad_output @ weight if need_x else None
-        grad_w = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) if need_w else None
+        g2 = _rows(grad_output)
+        grad_x = (g2 @ weight).reshape(x.shape) if need_x else None
+        grad_w = g2.T @ _rows(x) if need_w else None
         # NOTE: db as ones @ g, one BLAS call: NumPy sums a narrow (batch, 10) array over
         # axis 0 row by row, up to 5x slower (both add in float32, neither pairwise)
         grad_b = _ones(g2.shape[0], g2.dtype) @ g2 if need_b else None
         return grad_x, grad_w, grad_b
+
+
+def _rows(a: Any) -> Any:
+    """``a`` as a matrix, one row per batch position: (*, n) -> (prod(*), n)."""
+    # NOTE: the row count spelled out, not -1, which NumPy cannot infer when a is empty
+    return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 @functools.lru_cache(maxsize=16)

@@ -404,8 +404,9 @@ def _index_coefficients(
         )
     num_classes = input.shape[dim]
     valid = idx != ignore_index
-    if valid.any() and (idx[valid].min() < 0 or idx[valid].max() >= num_classes):
-        bad = idx[valid].min() if idx[valid].min() < 0 else idx[valid].max()
+    kept = idx[valid]
+    if kept.size and (kept.min() < 0 or kept.max() >= num_classes):
+        bad = kept.min() if kept.min() < 0 else kept.max()
         raise IndexError(f"{op}: target {bad} is out of bounds for {num_classes} classes")
     safe = np.expand_dims(np.where(valid, idx, 0), dim)
     coef = np.zeros(input.shape, input.dtype)
@@ -434,13 +435,19 @@ class CrossEntropy(Function):
     ) -> np.ndarray:
         ctx.save_for_backward(x, coef)
         ctx.dim, ctx.reduction, ctx.divisor = dim, reduction, divisor
-        shifted = x - x.max(axis=dim, keepdims=True)  # NOTE: shifted so that exp cannot overflow
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-        loss = -(coef * log_p).sum(axis=dim)
+        # NOTE: shifted by the max so that exp cannot overflow. The max and the sum of the
+        # exponentials are kept (one number per position): the backward's softmax is then
+        # exp(x - max) / sum, without the two reductions
+        ctx.max = x.max(axis=dim, keepdims=True)
+        log_p = x - ctx.max
+        ctx.sum = np.exp(log_p).sum(axis=dim, keepdims=True)
+        log_p -= np.log(ctx.sum)
         if reduction == "none":
-            return loss
+            return -(coef * log_p).sum(axis=dim)
+        log_p *= coef
+        loss = -log_p.sum()  # NOTE: one pairwise sum over classes and positions at once
         with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan, as torch
-            return np.asarray(loss.sum() / (divisor if reduction == "mean" else 1), x.dtype)
+            return np.asarray(loss / (divisor if reduction == "mean" else 1), x.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:
@@ -451,11 +458,15 @@ class CrossEntropy(Function):
             g = g.reshape(g.shape[: ctx.dim] + (1,) + g.shape[ctx.dim :])
         elif ctx.reduction == "mean":
             g = g / ctx.divisor if ctx.divisor else g * 0  # all ignored: a nan loss, zero gradients (torch)
-        grad_x = (
-            g * (Softmax.apply(x, dim=ctx.dim) * coef.sum(axis=ctx.dim, keepdims=True) - coef)
-            if need_x
-            else None
-        )
+        grad_x = None
+        if need_x and isinstance(grad_output, Tensor):  # create_graph: built from Functions
+            grad_x = g * (Softmax.apply(x, dim=ctx.dim) * coef.sum(axis=ctx.dim, keepdims=True) - coef)
+        elif need_x:  # the same in place, softmax from the forward's max and sum
+            grad_x = np.exp(x - ctx.max)
+            grad_x /= ctx.sum
+            grad_x *= coef.sum(axis=ctx.dim, keepdims=True)
+            grad_x -= coef
+            grad_x *= g
         grad_coef = -g * LogSoftmax.apply(x, dim=ctx.dim) if need_coef else None
         return grad_x, grad_coef
 

@@ -1,4 +1,4 @@
-"""Normalisation: batch_norm, layer_norm and group_norm.
+"""Normalisation: batch_norm, layer_norm, group_norm and instance_norm.
 
 Each normalises to zero mean and unit variance over some dims, then scales and shifts
 per channel (or per element of normalized_shape):
@@ -7,7 +7,8 @@ per channel (or per element of normalized_shape):
 
 They differ only in the dims the statistics run over: batch_norm over the batch and
 spatial dims (one mean per channel), layer_norm over the trailing normalized_shape (one
-mean per sample), group_norm over each group of channels of each sample. The formula is
+mean per sample), group_norm over each group of channels of each sample, instance_norm over each
+channel of each sample (its spatial dims). The formula is
 written with neograd's own ops, so its gradients (of any order) come from them.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 from neograd.autograd import Tensor, no_grad
 from neograd.autograd.ops._args import is_int
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
 
 def _normalize(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
@@ -199,4 +200,62 @@ def group_norm(
     if input.data.size == 0:
         raise RuntimeError(f"{op}: input of shape {input.shape} has no values to normalise")
     y = _normalize(input.reshape(n, int(num_groups), -1), (2,), eps).reshape(input.shape)
+    return _affine(y, weight, bias, (1, channels) + (1,) * (input.ndim - 2))
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Instance normalisation, as torch.nn.functional.instance_norm: statistics per sample and channel.
+
+    With ``use_input_stats`` each channel of each sample is normalised over its spatial
+    dims, and the running statistics, when given, are updated in place with the average
+    over the batch of the per-instance statistics (the unbiased variance for running_var):
+    ``running = (1 - momentum) * running + momentum * mean_n(stat[n])``. Otherwise the
+    running statistics normalise, as batch_norm in eval mode.
+
+    Args:
+        input: (N, C, *), with more than one spatial position when using input statistics.
+        running_mean, running_var: (C,) tensors, or None.
+        weight, bias: (C,) per-channel scale and shift, or None.
+        use_input_stats: normalise with each instance's own statistics.
+        momentum: the weight of the new batch in the running statistics.
+        eps: added to the variance for numerical stability.
+
+    Example:
+        >>> instance_norm(randn(2, 3, 8, 8)).shape   # every [n, c] map: mean 0, variance 1
+        (2, 3, 8, 8)
+    """
+    op = "instance_norm"
+    _check_input(op, input, 2)
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        _check_vector(op, name, t, (channels,))
+    _check_vector(op, "weight", weight, (channels,))
+    _check_vector(op, "bias", bias, (channels,))
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError(f"{op}: running_mean and running_var must be given when use_input_stats=False")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    count = int(np.prod(input.shape[2:]))
+    if count <= 1:
+        raise ValueError(
+            f"{op}: expected more than 1 spatial element when training, got input of shape {input.shape}"
+        )
+    dims = tuple(range(2, input.ndim))
+    y = _normalize(input, dims, eps)
+    with no_grad():
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(input.data.mean(axis=dims).mean(axis=0), alpha=momentum)
+        if running_var is not None:
+            running_var.mul_(1 - momentum).add_(
+                input.data.var(axis=dims, ddof=1).mean(axis=0), alpha=momentum
+            )
     return _affine(y, weight, bias, (1, channels) + (1,) * (input.ndim - 2))

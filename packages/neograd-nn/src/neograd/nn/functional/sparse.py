@@ -21,9 +21,18 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx: Any, grad_output: np.ndarray) -> tuple[np.ndarray, None]:
-        grad = np.zeros((ctx.num, grad_output.shape[-1]), grad_output.dtype)
-        # a row picked several times gets the sum of its gradients
-        np.add.at(grad, ctx.indices.reshape(-1), grad_output.reshape(-1, grad_output.shape[-1]))
+        dim = grad_output.shape[-1]
+        grad = np.zeros((ctx.num, dim), grad_output.dtype)
+        indices = ctx.indices.reshape(-1)
+        if indices.size:
+            # a row picked several times gets the sum of its gradients: sorted by index, each
+            # index's gradients are one run, summed by np.add.reduceat
+            # NOTE: several times faster than np.add.at(grad, indices, rows), the obvious form
+            order = np.argsort(indices, kind="stable")
+            picked = indices[order]
+            starts = np.flatnonzero(np.concatenate(([True], picked[1:] != picked[:-1])))
+            rows = grad_output.reshape(-1, dim)[order]
+            grad[picked[starts]] = np.add.reduceat(rows, starts, axis=0)
         if ctx.padding_idx is not None:
             grad[ctx.padding_idx] = 0  # the padding row is never trained
         return grad, None

@@ -4,6 +4,7 @@
 
 # One line per file (each file lists its public classes in __all__).
 from neograd.nn.modules.activation import *
+from neograd.nn.modules.attention import *
 from neograd.nn.modules.container import *
 from neograd.nn.modules.conv import *
 from neograd.nn.modules.dropout import *
@@ -12,6 +13,9 @@ from neograd.nn.modules.linear import *
 from neograd.nn.modules.loss import *
 from neograd.nn.modules.normalization import *
 from neograd.nn.modules.pooling import *
+from neograd.nn.modules.rnn import *
 from neograd.nn.modules.sparse import *
+from neograd.nn.modules.transformer import *
+from neograd.nn.modules.upsampling import *
 
 __all__ = [name for name, value in list(globals().items()) if isinstance(value, type) and name[0] != "_"]

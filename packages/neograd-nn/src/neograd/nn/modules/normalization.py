@@ -1,7 +1,9 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm (forward in neograd.nn.functional)."""
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d,
+InstanceNorm2d (forward in neograd.nn.functional)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,11 +11,11 @@ import numpy as np
 
 from neograd.autograd import Tensor, no_grad, ones, zeros
 from neograd.nn import init
-from neograd.nn.functional.normalization import batch_norm, group_norm, layer_norm
+from neograd.nn.functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from neograd.nn.module import Module, Parameter
 from neograd.nn.modules.linear import _check_device
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d"]
 
 
 def _register_affine(module: Module, n: int, affine: bool, bias: bool, dtype: Any) -> None:
@@ -27,6 +29,50 @@ def _reset_affine(weight: Parameter | None, bias: Parameter | None) -> None:
         init.ones_(weight)
     if bias is not None:
         init.zeros_(bias)
+
+
+def _init_norm(
+    module: Module,
+    num_features: int,
+    eps: float,
+    momentum: float | None,
+    affine: bool,
+    track_running_stats: bool,
+    device: Any,
+    dtype: Any,
+    bias: bool,
+) -> None:
+    """Validate and store the arguments batch and instance norm share; register their parameters and buffers.
+
+    As torch, the buffers not kept (track_running_stats=False) are registered as None,
+    so they are absent from state_dict.
+    """
+    name = type(module).__name__
+    _check_device(name, device)
+    if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
+        raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
+    if momentum is not None and not 0 <= momentum <= 1:
+        raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+    if eps <= 0:
+        raise ValueError(f"{name}: eps must be positive, got {eps!r}")
+    module.num_features, module.eps, module.momentum = num_features, eps, momentum
+    module.affine, module.track_running_stats = affine, track_running_stats
+    _register_affine(module, num_features, affine, bias, dtype)
+    if track_running_stats:
+        module.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+        module.register_buffer("running_var", ones(num_features, dtype=dtype))
+        module.register_buffer("num_batches_tracked", Tensor._make(np.array(0, np.int64)))
+    else:
+        module.register_buffer("running_mean", None)
+        module.register_buffer("running_var", None)
+        module.register_buffer("num_batches_tracked", None)
+
+
+def _norm_repr(module: Module) -> str:
+    return (
+        f"{module.num_features}, eps={module.eps}, momentum={module.momentum}, affine={module.affine}, "
+        f"bias={module.bias is not None}, track_running_stats={module.track_running_stats}"
+    )
 
 
 class _BatchNorm(Module):
@@ -47,25 +93,7 @@ class _BatchNorm(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        name = type(self).__name__
-        _check_device(name, device)
-        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
-            raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
-        if eps <= 0:
-            raise ValueError(f"{name}: eps must be positive, got {eps!r}")
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        _register_affine(self, num_features, affine, bias, dtype)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.array(0, np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _init_norm(self, num_features, eps, momentum, affine, track_running_stats, device, dtype, bias)
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batch seen."""
@@ -108,10 +136,7 @@ class _BatchNorm(Module):
         return y
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
-        )
+        return _norm_repr(self)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -270,3 +295,104 @@ class GroupNorm(Module):
         return (
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={use_bias}"
         )
+
+
+class _InstanceNorm(Module):
+    """What InstanceNorm1d and InstanceNorm2d share; they differ only in the input dims they accept."""
+
+    _spatial_dims = 0
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        _init_norm(self, num_features, eps, momentum, affine, track_running_stats, device, dtype, bias)
+
+    reset_running_stats = _BatchNorm.reset_running_stats
+    reset_parameters = _BatchNorm.reset_parameters
+
+    def forward(self, input: Tensor) -> Tensor:
+        name, unbatched = type(self).__name__, self._spatial_dims + 1
+        if not isinstance(input, Tensor) or input.ndim not in (unbatched, unbatched + 1):
+            got = (
+                f"{input.ndim}D input of shape {input.shape}"
+                if isinstance(input, Tensor)
+                else type(input).__name__
+            )
+            raise ValueError(f"{name}: expected {unbatched}D or {unbatched + 1}D input (got {got})")
+        channel_dim = input.ndim - unbatched
+        if input.shape[channel_dim] != self.num_features:
+            message = (
+                f"{name}: expected input's size at dim={channel_dim} to match num_features "
+                f"({self.num_features}), but got input of shape {input.shape}"
+            )
+            if self.affine or self.track_running_stats:
+                raise ValueError(message)
+            # as torch: without per-channel state num_features is unused, so only warn
+            warnings.warn(message + "; num_features is unused since affine=False", stacklevel=2)
+        x = input.unsqueeze(0) if channel_dim == 0 else input
+        # as torch: momentum=None counts as 0 (no cumulative average), and no batch count is kept
+        y = instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            0.0 if self.momentum is None else self.momentum,
+            self.eps,
+        )
+        return y.squeeze(0) if channel_dim == 0 else y
+
+    def extra_repr(self) -> str:
+        return _norm_repr(self)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation over (N, C, L) or (C, L) inputs, as torch.nn.InstanceNorm1d.
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, the statistics of each channel of
+    each sample over its length (independent of the batch). With track_running_stats,
+    training also keeps running averages of the per-instance statistics
+    (``running = (1 - momentum) * running + momentum * batch_average``), which normalise
+    in eval mode; without, the input's own statistics are used in both modes.
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance for numerical stability.
+        momentum: the weight of each new batch in the running statistics (None counts as 0).
+        affine: learn a per-channel weight (init 1) and bias (init 0).
+        track_running_stats: keep running statistics for eval mode.
+        device: only None or "cpu".
+        dtype: of the parameters and running statistics.
+        bias: with affine, learn the bias too (keyword only).
+
+    Example:
+        >>> InstanceNorm1d(8, affine=True)(randn(4, 8, 32)).shape
+        (4, 8, 32)
+    """
+
+    _spatial_dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation over (N, C, H, W) or (C, H, W) inputs, as torch.nn.InstanceNorm2d.
+
+    The same as :class:`InstanceNorm1d` (see it for the formula and arguments), each
+    channel of each sample normalised over its H x W positions.
+
+    Example:
+        >>> InstanceNorm2d(3)(randn(2, 3, 16, 16)).shape
+        (2, 3, 16, 16)
+    """
+
+    _spatial_dims = 2

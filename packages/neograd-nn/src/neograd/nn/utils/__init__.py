@@ -1,6 +1,6 @@
 """neograd.nn.utils: gradient clipping, parameter vectors, grad_check, and the data tools (``data``)."""
 
-from neograd.nn.utils import data
+from neograd.nn.utils import data, rnn
 from neograd.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
 from neograd.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 from neograd.nn.utils.data import get_batches
@@ -14,4 +14,5 @@ __all__ = [
     "grad_check",
     "get_batches",
     "data",
+    "rnn",
 ]
