@@ -1,4 +1,4 @@
-"""Every public name of the four packages says what it does: a docstring on each class, function and method.
+"""Every public name of the six packages says what it does: a docstring on each class, function and method.
 
 Public means listed in a public module's ``__all__``; for classes, also every method and
 property whose name has no leading underscore (an override may rely on the docstring of
@@ -20,6 +20,8 @@ MODULES = [
     "neograd.nn.utils.data",
     "neograd.optim",
     "neograd.optim.lr_scheduler",
+    "neograd.distributed",
+    "neograd.onnx",
 ]
 
 # the names a newcomer meets first: their docstrings show how to use them
@@ -38,7 +40,16 @@ MAIN = {
     "neograd.nn.functional": ["cross_entropy", "conv2d", "linear", "relu"],
     "neograd.nn.utils.data": ["DataLoader", "TensorDataset"],
     "neograd.optim": ["SGD", "Adam"],
+    "neograd.distributed": [
+        "init_process_group",
+        "all_reduce",
+        "all_gather",
+        "all_gather_object",
+        "DistributedDataParallel",
+        "DistributedSampler",
+    ],
     "neograd.optim.lr_scheduler": ["StepLR", "CosineAnnealingLR"],
+    "neograd.onnx": ["export", "load"],
 }
 
 

@@ -1,5 +1,6 @@
 """The meta-package: `import neograd as ng` gives the torch-like namespace and the seed's paths."""
 
+import importlib
 import importlib.metadata as md
 import json
 import math
@@ -156,13 +157,47 @@ def test_the_versions_are_those_of_the_installed_distributions():
 
 
 def test_the_meta_package_depends_on_compatible_ranges_of_the_three_packages():
-    requirements = [Requirement(r) for r in md.requires("neograd")]
+    everything = [Requirement(r) for r in md.requires("neograd")]
+    requirements = [r for r in everything if r.marker is None]  # the extras aside
     assert sorted(r.name for r in requirements) == sorted(SIBLINGS)
-    for requirement in requirements:
+    extras = [r for r in everything if r.marker is not None and r.name.startswith("neograd-")]
+    assert "neograd-distributed" in {r.name for r in extras}
+    for requirement in requirements + extras:
         operators = {spec.operator for spec in requirement.specifier}
         assert not operators & {"==", "==="}, requirement  # a pin would force lockstep releases
         assert operators & {"<", "~="}, requirement  # an upper bound: the next minor may break
         assert requirement.specifier.contains(md.version(requirement.name)), requirement
+
+
+def test_ng_distributed_is_the_installed_neograd_distributed():
+    distributed = importlib.import_module("neograd.distributed")
+    assert ng.distributed is distributed
+    assert ng.version.distributed == md.version("neograd-distributed") == distributed.__version__
+
+
+def test_ng_distributed_says_how_to_install_it_when_missing():
+    result = run_python(
+        """
+        import json, sys
+
+        class NoDistributed:
+            def find_spec(self, name, path=None, target=None):
+                if name == "neograd.distributed" or name.startswith("neograd.distributed."):
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                return None
+
+        sys.meta_path.insert(0, NoDistributed())
+        import neograd as ng
+        try:
+            ng.distributed
+        except AttributeError as e:
+            message = str(e)
+        has = hasattr(ng, "distributed")
+        print(json.dumps({"message": message, "has": has, "v": ng.version.distributed}))
+        """
+    )
+    assert "pip install neograd[distributed]" in result["message"]
+    assert result["has"] is False and result["v"] is None
 
 
 def test_neograd_nn_does_not_depend_on_neograd_optim_or_the_meta_package():

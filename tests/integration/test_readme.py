@@ -30,6 +30,8 @@ READMES = {
     "packages/neograd-autograd/README.md": ["neograd-autograd"],
     "packages/neograd-nn/README.md": ["neograd-autograd", "neograd-nn"],
     "packages/neograd-optim/README.md": ["neograd-autograd", "neograd-optim"],
+    "packages/neograd-distributed/README.md": ["neograd-autograd", "neograd-nn", "neograd-distributed"],
+    "packages/neograd-onnx/README.md": ["neograd-autograd", "neograd-nn", "neograd-onnx"],
 }
 
 # Runs the blocks ([{"line", "code"}] on stdin) with the given source roots off sys.path; prints

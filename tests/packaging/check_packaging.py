@@ -1,4 +1,4 @@
-"""Release checks: build the four packages, install each from the built files alone, and use it.
+"""Release checks: build the six packages, install each from the built files alone, and use it.
 
 Run by .ci/run (not collected by pytest: it builds wheels and creates virtual environments).
 Needs hatch, and the network for step 3 only; every install is offline.
@@ -16,8 +16,12 @@ Needs hatch, and the network for step 3 only; every install is offline.
                (c) neograd-optim: pulls the core, not neograd-nn  -> smoke_optim.py
                (d) neograd: everything                            -> smoke_neograd.py, then
                    examples/seed_readme.py run verbatim as a script: its loss falls
+               (e) neograd-distributed[mpich]: core, nn, mpi4py and mpich, not optim
+                                                                  -> smoke_distributed.py, alone
+                   and on 2 ranks with the venv's mpiexec
+               (f) neograd-onnx: core, nn and onnx, not optim     -> smoke_onnx.py
 5. sdists      pip builds a wheel from each sdist (offline, as `pip install <sdist>` does); it
-               holds the same files as the wheel built from the tree, and the four install
+               holds the same files as the wheel built from the tree, and the six install
                together in a fresh venv and pass smoke_neograd.py
 
 Usage: python tests/packaging/check_packaging.py [--keep DIR] [--wheelhouse DIR]
@@ -48,8 +52,21 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-PACKAGES = ["neograd-autograd", "neograd-nn", "neograd-optim", "neograd"]
-SUBPACKAGE = {"neograd-autograd": "autograd", "neograd-nn": "nn", "neograd-optim": "optim"}
+PACKAGES = [
+    "neograd-autograd",
+    "neograd-nn",
+    "neograd-optim",
+    "neograd-distributed",
+    "neograd-onnx",
+    "neograd",
+]
+SUBPACKAGE = {
+    "neograd-autograd": "autograd",
+    "neograd-nn": "nn",
+    "neograd-optim": "optim",
+    "neograd-distributed": "distributed",
+    "neograd-onnx": "onnx",
+}
 SEED_EXAMPLE = ROOT / "examples" / "seed_readme.py"
 LOSS_LINE = re.compile(r"iter (\d+)/1000\nloss: (?:tensor\()?([-+0-9.eE]+|nan|inf)")
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
@@ -120,7 +137,7 @@ def check_versions() -> None:
 
 # ---- 2. build -------------------------------------------------------------------------------
 def wheel_problems(wheels: dict[str, list[str]]) -> list[str]:
-    """What is wrong with the files of the four wheels (package name -> file names, dist-info aside).
+    """What is wrong with the files of the wheels (package name -> file names, dist-info aside).
 
     A sub-package ships ``neograd/<sub>/`` and nothing else; the meta-package ships files
     under ``neograd/`` but none in a sub-package's folder; no file is in two wheels (an
@@ -303,7 +320,15 @@ def main() -> None:
             env.smoke("smoke_neograd.py")
             env.install("scikit-learn")
             check_seed_example(env)
-        with report.step("5. sdists: each builds the same wheel offline; the four install and work"):
+        with report.step("4e. neograd-distributed[mpich] alone: core and nn, not optim; 2 ranks"):
+            env = Venv(where / "venv-distributed", finds)
+            env.install("neograd-distributed[mpich]")
+            env.smoke("smoke_distributed.py")
+        with report.step("4f. neograd-onnx alone: core, nn and onnx, not optim; export and load back"):
+            env = Venv(where / "venv-onnx", finds)
+            env.install("neograd-onnx")
+            env.smoke("smoke_onnx.py")
+        with report.step("5. sdists: each builds the same wheel offline; the six install and work"):
             check_sdists(dist, wheelhouse, where / "from-sdist")
             env = Venv(where / "venv-sdist", [where / "from-sdist", wheelhouse])
             env.install("neograd")

@@ -37,7 +37,10 @@ DEPENDS_ON = {
     "neograd-autograd": set(),
     "neograd-nn": {"neograd-autograd"},
     "neograd-optim": {"neograd-autograd"},
-    "neograd": {"neograd-autograd", "neograd-nn", "neograd-optim"},
+    "neograd-distributed": {"neograd-autograd", "neograd-nn"},
+    "neograd-onnx": {"neograd-autograd", "neograd-nn"},
+    # the meta-package's extras count too: neograd[distributed], neograd[onnx]
+    "neograd": {"neograd-autograd", "neograd-nn", "neograd-optim", "neograd-distributed", "neograd-onnx"},
 }
 
 

@@ -17,7 +17,15 @@ GOOD_DEPENDENCIES = {
     "neograd-autograd": ["numpy>=1.26"],
     "neograd-nn": [f"neograd-autograd{RANGE}", "numpy>=1.26"],
     "neograd-optim": [f"neograd-autograd{RANGE}", "numpy>=1.26"],
-    "neograd": [f"neograd-autograd{RANGE}", f"neograd-nn{RANGE}", f"neograd-optim{RANGE}"],
+    "neograd-distributed": [f"neograd-autograd{RANGE}", f"neograd-nn{RANGE}", "numpy>=1.26", "mpi4py>=4.0"],
+    "neograd-onnx": [f"neograd-autograd{RANGE}", f"neograd-nn{RANGE}", "numpy>=1.26", "onnx>=1.16"],
+    "neograd": [
+        f"neograd-autograd{RANGE}",
+        f"neograd-nn{RANGE}",
+        f"neograd-optim{RANGE}",
+        f"neograd-distributed{RANGE}",
+        f"neograd-onnx{RANGE}",
+    ],
 }
 # written with !r, so that no line of this file assigns a version string itself
 ABOUT = f"__version__ = {FAKE!r}\n"
@@ -64,7 +72,8 @@ def test_the_trees_ranges_admit_the_trees_versions():
     found, _ = load_packages(ROOT)
     problems, passed = range_problems(found)
     assert problems == []
-    assert len(passed) == 5  # nn, optim -> autograd; neograd -> all three
+    # nn, optim -> autograd; distributed, onnx -> autograd and nn; neograd -> all five
+    assert len(passed) == 11
 
 
 def test_no_file_of_the_tree_hard_codes_a_version():
@@ -157,6 +166,8 @@ def wheels(**changes):
             ("neograd-autograd", "neograd/autograd/"),
             ("neograd-nn", "neograd/nn/"),
             ("neograd-optim", "neograd/optim/"),
+            ("neograd-distributed", "neograd/distributed/"),
+            ("neograd-onnx", "neograd/onnx/"),
             ("neograd", "neograd/"),
         ]
     }

@@ -8,6 +8,10 @@
   (datasets and ``DataLoader``, as ``torch.utils.data``);
 - ``ng.save(state_dict, path)`` and ``ng.load(path)``: tensors on disk as safetensors, or
   NumPy's .npz when the name ends in .npz; nothing is ever pickled or unpickled;
+- ``ng.distributed`` (as ``torch.distributed``) when neograd-distributed is installed
+  (``pip install neograd[distributed]``); imported on first use;
+- ``ng.onnx`` (``ng.onnx.export``, ``ng.onnx.load``, as ``torch.onnx``) when neograd-onnx is
+  installed (``pip install neograd[onnx]``); imported on first use;
 - ``ng.__version__`` (this package's version) and ``ng.version``, the version of each piece
   (``ng.version.autograd``, ``ng.version.nn``, ``ng.version.optim``), as ``torch.version``.
 
@@ -44,6 +48,27 @@ from neograd.nn.serialization import load, save
 # registered here, since neograd-nn itself never depends on neograd-optim.
 _sys.modules.setdefault("neograd.nn.optim", optim)
 nn.optim = optim
+
+# Separate distributions, installed through an extra (`pip install neograd[distributed]`):
+# imported on first access, and when missing, the error says how to get them.
+_OPTIONAL = {"distributed": "neograd-distributed", "onnx": "neograd-onnx"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _OPTIONAL:
+        import importlib
+
+        try:
+            return importlib.import_module(f"neograd.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"neograd.{name}":
+                raise
+            raise AttributeError(
+                f"module 'neograd' has no attribute '{name}': ng.{name} is the separate package "
+                f"{_OPTIONAL[name]}; install it with `pip install neograd[{name}]`"
+            ) from None
+    raise AttributeError(f"module 'neograd' has no attribute '{name}'")
+
 
 __all__ = [
     "__version__",
