@@ -9,7 +9,9 @@ Runs, in this order (each its own script, runnable alone):
 5. ``bench_ops.py`` (per-op overhead on 16 x 16 tensors) and ``bench_optim.py`` (one Adam
    step over 1M parameters; torch's column is ``foreach=False``, the same loop as neograd's);
 6. ``bench_lstm.py`` (LSTM(64, 128) forward and backward, sequence 50, batch 32) and
-   ``bench_gpt.py`` (one AdamW training step of a tiny GPT, its time and peak memory).
+   ``bench_gpt.py`` (one AdamW training step of a tiny GPT, its time and peak memory);
+7. ``bench_compile.py``: the seed task, the per-op programs, the digits CNN and the tiny GPT
+   step under ``ng.compile``, against eager, hand-written NumPy and torch.
 
 Each implementation runs in fresh subprocesses with the same thread count (1 by default),
 the implementations take turns for ``--rounds`` rounds, and every figure is a median; each
@@ -38,6 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_compile
 import bench_digits_cnn
 import bench_gpt
 import bench_lstm
@@ -57,6 +60,7 @@ WORKLOADS: dict[str, tuple[Any, str, int]] = {
     "optim": (bench_optim, "5 optimizer: Adam step, 1M params", 7),
     "lstm": (bench_lstm, "6 LSTM(64, 128): fwd+bwd, seq 50, batch 32", 7),
     "gpt": (bench_gpt, "6 tiny GPT: AdamW step, 2 blocks", 7),
+    "compile": (bench_compile, "7 ng.compile: seed, per-op, CNN, GPT", 5),
 }
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -64,6 +68,8 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 def rows_of(name: str, results: dict[str, Any]) -> list[dict[str, Any]]:
     """The table rows of one benchmark's results: figures, ratios, targets and whether they are met."""
     _, label, _ = WORKLOADS[name]
+    if name == "compile":  # four workloads, each with its own unit and reference
+        return bench_compile.rows(results)
     if name == "ops":  # one row per program, and their total
         programs = [(f"{label}: {p}", results["times"][p]) for p in results["times"]]
     else:

@@ -209,6 +209,7 @@ def test_wrong_dtypes_are_refused(name: str, call: Callable[[], Any]) -> None:
 
 # ---- bad values of other arguments --------------------------------------------------------------------
 VALUE_ERRORS = [
+    ("compile", lambda: ng.compile(5)),
     ("zeros", lambda: ng.zeros(-1)),
     ("zeros", lambda: ng.zeros(2.5)),
     ("full", lambda: ng.full((2,), "a")),

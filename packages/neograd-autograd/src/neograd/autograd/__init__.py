@@ -22,6 +22,7 @@ from neograd.autograd.anomaly import (
     is_anomaly_enabled,
     set_detect_anomaly,
 )
+from neograd.autograd.compile import CompileError, CompileWarning, compile
 from neograd.autograd.creation import *  # noqa: F403
 from neograd.autograd.creation import __all__ as _creation_all
 from neograd.autograd.dtypes import *  # noqa: F403
@@ -50,6 +51,9 @@ __all__ = [
     "tensor",
     "from_numpy",
     "Function",
+    "compile",
+    "CompileError",
+    "CompileWarning",
     "backward",
     "grad",
     "gradcheck",
