@@ -102,6 +102,66 @@ def test_normalisation_second_derivatives(fn):
     assert gradcheck(gradient, (t64(3, 4, 2),))
 
 
+def composed_layer_norm(x, ns, w=None, b=None, eps=1e-5):
+    """layer_norm written with neograd's Tensor ops, as before it was one Function."""
+    dims = tuple(range(x.ndim - len(ns), x.ndim))
+    centered = x - x.mean(dims, keepdim=True)
+    y = centered / ((centered * centered).mean(dims, keepdim=True) + eps).sqrt()
+    return y * w if w is not None else y, b
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize(
+    "shape, ns, affine", [((4, 6, 8), (8,), "wb"), ((3, 4, 5), (4, 5), "w"), ((2, 7), (7,), "")]
+)
+def test_layer_norm_fused_equals_the_composed_formula(dtype, tol, shape, ns, affine):
+    def leaf(*s):
+        return ng.tensor((rng.standard_normal(s) * 3 + 1).astype(dtype), requires_grad=True)
+
+    x, w, b = leaf(*shape), leaf(*ns) if "w" in affine else None, leaf(*ns) if "b" in affine else None
+    upstream = ng.tensor(rng.standard_normal(shape).astype(dtype))
+    fused = F.layer_norm(x, ns, w, b, eps=1e-3)
+    y, bias = composed_layer_norm(x, ns, w, b, eps=1e-3)
+    composed = y + bias if bias is not None else y
+    assert fused.dtype == dtype
+    np.testing.assert_allclose(fused.data, composed.data, rtol=tol, atol=tol)
+    leaves = [t for t in (x, w, b) if t is not None]
+    for a, c in zip(ng.grad((fused * upstream).sum(), leaves), ng.grad((composed * upstream).sum(), leaves)):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a.data, c.data, rtol=tol, atol=tol * 10)
+
+
+@pytest.mark.parametrize(
+    "shape, ns, affine", [((3, 4, 2), (4, 2), "wb"), ((2, 3, 4), (4,), "w"), ((3, 5), (5,), "b")]
+)
+def test_layer_norm_second_derivatives_of_every_input(shape, ns, affine):
+    # under create_graph LayerNorm's backward is written with Tensor ops: its own gradient is checked here
+    x, w, b = t64(*shape), t64(*ns) if "w" in affine else None, t64(*ns) if "b" in affine else None
+    leaves = [t for t in (x, w, b) if t is not None]
+
+    def gradients(*args):
+        with ng.enable_grad():  # gradcheck's finite differences run under no_grad
+            xi, rest = args[0], list(args[1:])
+            wi = rest.pop(0) if w is not None else None
+            bi = rest.pop(0) if b is not None else None
+            return ng.grad((F.layer_norm(xi, ns, wi, bi) ** 3).sum(), args, create_graph=True)
+
+    assert gradcheck(gradients, tuple(leaves))
+
+
+def test_layer_norm_gradients_of_weight_alone_and_of_an_empty_batch():
+    x, w, b = t64(3, 4, requires_grad=False), t64(4), t64(4)
+    (F.layer_norm(x, 4, w, b) ** 2).sum().backward()
+    xhat = reference(x.data, (1,), 1e-5)
+    np.testing.assert_allclose(w.grad.data, (2 * (xhat * w.data + b.data) * xhat).sum(0), atol=1e-12)
+    np.testing.assert_allclose(b.grad.data, (2 * (xhat * w.data + b.data)).sum(0), atol=1e-12)
+    empty, w = t64(0, 4), t64(4)
+    y = F.layer_norm(empty, (4,), w)
+    y.sum().backward()
+    assert y.shape == (0, 4) and empty.grad.shape == (0, 4)
+    np.testing.assert_array_equal(w.grad.data, np.zeros(4))
+
+
 def test_float32_in_float32_out():
     x = ng.tensor(rng.standard_normal((4, 3, 2)).astype(np.float32), requires_grad=True)
     w = ng.tensor(np.ones(3, np.float32), requires_grad=True)

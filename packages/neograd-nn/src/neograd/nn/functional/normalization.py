@@ -9,18 +9,22 @@ They differ only in the dims the statistics run over: batch_norm over the batch 
 spatial dims (one mean per channel), layer_norm over the trailing normalized_shape (one
 mean per sample), group_norm over each group of channels of each sample, instance_norm over each
 channel of each sample (its spatial dims). The formula is
-written with neograd's own ops, so its gradients (of any order) come from them.
+written with neograd's own ops, so its gradients (of any order) come from them; layer_norm,
+once per block in a Transformer, is one Function instead (LayerNorm), whose backward is the
+closed form, or the same formula in Tensor ops under create_graph.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Tensor, no_grad
+from neograd.autograd import Function, Tensor, no_grad
 from neograd.autograd.ops._args import is_int
+from neograd.nn.functional.linear import _ones
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
@@ -160,8 +164,96 @@ def layer_norm(
         )
     _check_vector(op, "weight", weight, shape)
     _check_vector(op, "bias", bias, shape)
-    y = _normalize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
-    return _affine(y, weight, bias, shape)
+    return LayerNorm.apply(input, weight, bias, ndim=len(shape), eps=eps)
+
+
+def _row_mean(a: np.ndarray) -> np.ndarray:
+    """The mean of each row of a 2-d array."""
+    if a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+        # NOTE: NumPy's reduction over a short last axis (GPT widths of 64) costs ~5x a
+        # matrix-vector product with ones, which BLAS runs at full speed
+        return a @ _ones(a.shape[1], a.dtype) / max(a.shape[1], 1)
+    return a.mean(axis=1)
+
+
+class LayerNorm(Function):
+    """layer_norm fused: a few NumPy passes each way instead of a graph of ~10 ops.
+
+    The leading dims are rows, the ``ndim`` normalised dims columns. Backward reuses x-hat
+    and 1 / std from forward; under create_graph it recomputes them with Tensor ops, so the
+    gradient can be differentiated again.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, *, ndim: int, eps: float
+    ) -> np.ndarray:
+        shape = x.shape[x.ndim - ndim :]
+        x2 = x.reshape(math.prod(x.shape[: x.ndim - ndim]), math.prod(shape))
+        xhat = x2 - _row_mean(x2)[:, None]  # centred first: the variance without cancellation
+        rstd = _row_mean(np.square(xhat)) + eps
+        np.sqrt(rstd, out=rstd)
+        np.divide(1, rstd, out=rstd)
+        xhat *= rstd[:, None]
+        ctx.save_for_backward(x, weight)  # x for create_graph (and the in-place check), as torch keeps it
+        ctx.xhat, ctx.rstd, ctx.shape, ctx.eps = xhat, rstd, shape, eps
+        y = xhat * weight.reshape(-1) if weight is not None else xhat.copy()  # never the saved xhat itself
+        if bias is not None:
+            y = np.add(y, bias.reshape(-1), out=y if y.dtype == np.result_type(y, bias) else None)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any, Any]:
+        # y = xhat w + b with xhat = (x - mean) rstd, per row: dw = sum_rows(g xhat), db = sum_rows(g),
+        # and with gh = g w: dx = rstd (gh - mean_row(gh) - xhat mean_row(gh xhat))
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        xhat, rstd, shape = ctx.xhat, ctx.rstd, ctx.shape
+        m, d = xhat.shape
+        if isinstance(grad_output, Tensor):  # create_graph: built from Functions, differentiable again
+            return _layer_norm_grad(grad_output, x, weight, ctx.eps, (m, d), shape, ctx.needs_input_grad)
+        g = grad_output.reshape(m, d)
+        rows = _ones(m, g.dtype)  # column sums as a product with ones: see _row_mean
+        gw = (rows @ (g * xhat)).reshape(shape) if need_w else None
+        gb = (rows @ g).reshape(shape) if need_b else None
+        if not need_x:
+            return None, gw, gb
+        gx = g * weight.reshape(-1) if weight is not None else g.copy()
+        dot = _row_mean(gx * xhat)
+        gx -= _row_mean(gx)[:, None]
+        xhat = xhat * dot[:, None]
+        gx -= xhat
+        gx *= rstd[:, None]
+        return gx.reshape(x.shape), gw, gb
+
+
+def _layer_norm_grad(
+    g: Tensor,
+    x: Any,
+    weight: Any,
+    eps: float,
+    rows_cols: tuple[int, int],
+    shape: tuple[int, ...],
+    needs: tuple[bool, ...],
+) -> tuple[Any, Any, Any]:
+    """LayerNorm's gradients written with Tensor ops (recorded under create_graph)."""
+    m, d = rows_cols
+    x2 = (x if isinstance(x, Tensor) else Tensor._make(x)).reshape(m, d)
+    g = g.reshape(m, d)
+    centered = x2 - x2.mean(1, keepdim=True)
+    std = ((centered * centered).mean(1, keepdim=True) + eps).sqrt()
+    xhat = centered / std
+    gx = gw = gb = None
+    if needs[0]:
+        gh = g * weight.reshape(d) if weight is not None else g
+        gx = ((gh - gh.mean(1, keepdim=True) - xhat * (gh * xhat).mean(1, keepdim=True)) / std).reshape(
+            x.shape
+        )
+    if needs[1]:
+        gw = (g * xhat).sum(0).reshape(shape)
+    if needs[2]:
+        gb = g.sum(0).reshape(shape)
+    return gx, gw, gb
 
 
 def group_norm(
