@@ -13,10 +13,11 @@ RNG = np.random.default_rng(0)
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("x_shape", [(6, 3), (3,), (2, 5, 3)])
-def test_linear_parity(parity, x_shape, dtype):
+@pytest.mark.parametrize("out_features", [4, 1])  # 1: the input's gradient is an outer product
+def test_linear_parity(parity, x_shape, dtype, out_features):
     x = RNG.standard_normal(x_shape).astype(dtype)
-    w = RNG.standard_normal((4, 3)).astype(dtype)
-    b = RNG.standard_normal(4).astype(dtype)
+    w = RNG.standard_normal((out_features, 3)).astype(dtype)
+    b = RNG.standard_normal(out_features).astype(dtype)
     parity(F.linear, torch.nn.functional.linear, [x, w, b], atol=1e-5 if dtype == np.float32 else None)
     parity(lambda x, w: F.linear(x, w), lambda x, w: torch.nn.functional.linear(x, w), [x, w])
 

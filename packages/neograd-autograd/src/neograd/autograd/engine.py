@@ -206,15 +206,20 @@ def _run(
                         _gather_leaf(edge, gi, waiting, leaf_pending, found, targets, node, create_graph)
                         continue
                     if gi is not None:
-                        if type(gi) is not np.ndarray or gi.shape != edge.shape or gi.dtype != edge.dtype:
-                            gi = _fit(gi, edge.shape, edge.dtype, node, create_graph)
+                        data = edge.data  # (read once: .shape and .dtype would each read it)
+                        if type(gi) is not np.ndarray or gi.shape != data.shape or gi.dtype != data.dtype:
+                            gi = _fit(gi, data.shape, data.dtype, node, create_graph)
                         # NOTE: grad_output passed through (Add), a view, or a saved array is
                         # shared with something else; a leaf's .grad must own its array.
                         shared = gi is g or (not create_graph and gi.base is not None)
                         if not shared and not create_graph:
                             for s in node.saved:
                                 shared = shared or s is gi
-                        _deliver(edge, gi, found, targets, create_graph, shared)
+                        if targets is None and not create_graph and edge.grad is None:
+                            # NOTE: _deliver's first case written out: one per parameter per step
+                            edge.grad = Tensor._make(gi.copy() if shared else gi)
+                        else:
+                            _deliver(edge, gi, found, targets, create_graph, shared)
                     continue
                 if gi is not None:
                     if type(gi) is not np.ndarray or gi.shape != edge._shape or gi.dtype != edge._dtype:

@@ -33,9 +33,13 @@ def mark_changed(*arrays: np.ndarray) -> None:
     with _lock:
         e = _current[0] = next(_counter)
         for array in arrays:
-            for a in (array, array.base):
-                if isinstance(a, np.ndarray):
-                    _stamps[id(a)] = (weakref.ref(a), e)
+            # NOTE: written out for the array and its base, not a loop over both: the
+            # optimizer calls this every step
+            if isinstance(array, np.ndarray):
+                _stamps[id(array)] = (weakref.ref(array), e)
+            base = array.base
+            if isinstance(base, np.ndarray):
+                _stamps[id(base)] = (weakref.ref(base), e)
         if len(_stamps) > 4096:  # forget arrays that no longer exist
             for k in [k for k, (ref, _) in _stamps.items() if ref() is None]:
                 del _stamps[k]

@@ -215,30 +215,34 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        name = type(self).__name__
+        # NOTE: every parameter is checked before any is updated; the checks collect what
+        # the update loop needs, so that it reads each attribute once (this runs every step)
+        todo = []
         for g, group in enumerate(self.param_groups):
             for i, p in enumerate(group["params"]):
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                if not isinstance(p.grad, Tensor) or p.grad.shape != p.shape:
-                    got = p.grad.shape if isinstance(p.grad, Tensor) else type(p.grad).__name__
+                if not isinstance(grad, Tensor) or grad.shape != p.shape:
+                    got = grad.shape if isinstance(grad, Tensor) else type(grad).__name__
                     raise RuntimeError(
-                        f"{name}.step: param group {g}, parameter {i} has shape {p.shape} "
+                        f"{type(self).__name__}.step: param group {g}, parameter {i} has shape {p.shape} "
                         f"but its grad is {got}"
                     )
                 if not p.data.flags.writeable:
-                    raise RuntimeError(f"{name}.step: param group {g}, parameter {i} is a read-only array")
+                    raise RuntimeError(
+                        f"{type(self).__name__}.step: param group {g}, parameter {i} is a read-only array"
+                    )
+                todo.append((p, p.data, grad.data, group))
+        state_of = self.state
         changed = []
         try:
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if not state:
-                        state.update(self._init_state(p.data, group))
-                    changed.append(p.data)
-                    self._update(p.data, p.grad.data, state, group)
+            for p, data, grad, group in todo:
+                state = state_of[p]
+                if not state:
+                    state.update(self._init_state(data, group))
+                changed.append(data)
+                self._update(data, grad, state, group)
         finally:
             # a graph that saved these parameters' old values must refuse to backward now
             inplace.mark_changed(*changed)

@@ -24,6 +24,8 @@ class Linear(Function):
         y = _rows(x) @ weight.T
         if bias is not None:
             y += bias  # NOTE: in place on the fresh product: no second output-sized array
+        if x.ndim == 2:
+            return y  # NOTE: nothing to reshape, and reshape would still make a new view
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
@@ -33,7 +35,13 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = _rows(grad_output)
-        grad_x = (g2 @ weight).reshape(x.shape) if need_x else None
+        grad_x = None
+        if need_x:
+            # NOTE: with one output feature g W is an outer product; the broadcast product
+            # gives the same numbers (one multiplication each) without matmul's overhead
+            grad_x = g2 * weight if weight.shape[0] == 1 else g2 @ weight
+            if x.ndim != 2:  # NOTE: as in forward, no view when there is nothing to reshape
+                grad_x = grad_x.reshape(x.shape)
         grad_w = g2.T @ _rows(x) if need_w else None
         # NOTE: db as ones @ g, one BLAS call: NumPy sums a narrow (batch, 10) array over
         # axis 0 row by row, up to 5x slower (both add in float32, neither pairwise)
@@ -70,19 +78,22 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         >>> linear(ones(4, 2), ones(3, 2), zeros(3)).shape
         (4, 3)
     """
-    for name, t in (("input", input), ("weight", weight)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
-    if not input.is_floating_point():
-        raise TypeError(f"linear: input must be floating, got dtype {input.dtype}; convert it with .float()")
-    if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"linear: input must be a Tensor, got {type(input).__name__}")
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"linear: weight must be a Tensor, got {type(weight).__name__}")
+    # NOTE: the arrays' attributes read directly: these checks run at every call of every Linear
+    x, w = input.data, weight.data
+    if x.dtype.kind != "f":
+        raise TypeError(f"linear: input must be floating, got dtype {x.dtype}; convert it with .float()")
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(
-            f"linear: input of shape {input.shape} does not end in in_features={weight.shape[1]} "
-            f"(weight shape {weight.shape})"
+            f"linear: input of shape {x.shape} does not end in in_features={w.shape[1]} "
+            f"(weight shape {w.shape})"
         )
-    if bias is not None and bias.shape != (weight.shape[0],):
+    if bias is not None and bias.shape != (w.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     return Linear.apply(input, weight, bias)
 
