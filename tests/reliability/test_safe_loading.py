@@ -338,8 +338,13 @@ def test_a_pickled_index_is_refused_without_unpickling(tmp_path: Path) -> None:
 
 
 # ---- no pickle anywhere on a load path -----------------------------------------------------------
+# ng.compile runs the replay function it writes itself: its source is generated names and integers
+# (values reach it as objects in its namespace), nothing read from a file or taken from a user
+GENERATED_CODE = {("compile.py", "exec")}
+
+
 def test_the_packages_never_import_pickle(tmp_path: Path) -> None:
-    """No module of the four packages imports an unpickler, or calls eval/exec."""
+    """No module of the packages imports an unpickler, or calls eval/exec (but ng.compile's own replay)."""
     forbidden = {
         "pickle",
         "_pickle",
@@ -361,6 +366,8 @@ def test_the_packages_never_import_pickle(tmp_path: Path) -> None:
             elif isinstance(node, ast.ImportFrom):
                 names = {(node.module or "").split(".")[0]}
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if (path.name, node.func.id) in GENERATED_CODE:
+                    continue
                 assert node.func.id not in ("eval", "exec"), f"{path}:{node.lineno} calls {node.func.id}"
                 continue
             else:

@@ -1127,7 +1127,11 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
 
     for i, step in enumerate(p.steps):
         spec = step.spec
-        lines.append(f"    # {step.label}  ({step.where})")
+        # NOTE: the source holds only generated names and integers; every value (ops, constants,
+        # tensors) reaches it through ns as an object. The comment is the one piece of text from
+        # elsewhere (a class name, a file name), so it is kept to one line
+        comment = f"{step.label}  ({step.where})".replace("\n", " ").replace("\r", " ")
+        lines.append(f"    # {comment}")
         if (
             step.kind == "forward"
             and spec is not None
@@ -1156,7 +1160,7 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
         if step.free:
             lines.append("    " + " = ".join(f"env[{k}]" for k in step.free) + " = None")
     source = "\n".join([*lines, "    return None"]) + "\n"
-    exec(builtins.compile(source, "<ng.compile replay>", "exec"), ns)  # our own code, above
+    exec(builtins.compile(source, "<ng.compile replay>", "exec"), ns)  # see the NOTE above
     return ns["replay"], source
 
 
