@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench_memory import MIB, memory
-from bench_ops import cli, interleave, time_step
+from bench_ops import check_agreement, cli, interleave, time_step
 
 FRAMEWORKS = ("neograd", "torch")
 VOCAB, CONTEXT, WIDTH, LAYERS, HEADS, HIDDEN, BATCH = 65, 32, 64, 2, 4, 256, 16
@@ -188,15 +188,7 @@ def run(threads: int = 1, repeats: int = 7, rounds: int = 3) -> dict[str, Any]:
         RuntimeError: if the losses or the weights after three steps differ.
     """
     rounds_of = interleave(__file__, FRAMEWORKS, threads, repeats, rounds)
-    ref = rounds_of["neograd"][0]
-    for fw, rs in rounds_of.items():
-        got = rs[0]
-        close = all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in zip(got["losses"], ref["losses"]))
-        if not close or abs(got["checksum"] - ref["checksum"]) > 1e-4 * abs(ref["checksum"]):
-            raise RuntimeError(
-                f"bench_gpt: {fw} disagrees with neograd after three steps: losses {got['losses']} vs "
-                f"{ref['losses']}, weight checksums {got['checksum']} vs {ref['checksum']}"
-            )
+    check_agreement("bench_gpt", rounds_of, "neograd")
     times = {fw: statistics.median(r["seconds"] for r in rs) * 1e3 for fw, rs in rounds_of.items()}
     peaks = {fw: statistics.median(r["peak"] for r in rs) / MIB for fw, rs in rounds_of.items()}
     ratios = {}

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 # the shared subprocess runner, command line and result table
-from bench_ops import cli, interleave, step_results, step_table, time_step
+from bench_ops import check_agreement, cli, interleave, step_results, step_table, time_step
 
 FRAMEWORKS = ("neograd", "numpy", "torch")
 BATCH, SIZES, LR, SEED = 256, (1024, 1024, 1024, 10), 0.01, 0
@@ -154,15 +154,7 @@ def run(threads: int = 1, repeats: int = 7, rounds: int = 3) -> dict[str, Any]:
         RuntimeError: if the losses or the weights after three steps differ.
     """
     rounds_of = interleave(__file__, FRAMEWORKS, threads, repeats, rounds)
-    ref = rounds_of["numpy"][0]
-    for fw, rs in rounds_of.items():
-        got = rs[0]
-        close = all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in zip(got["losses"], ref["losses"]))
-        if not close or abs(got["checksum"] - ref["checksum"]) > 1e-4 * abs(ref["checksum"]):
-            raise RuntimeError(
-                f"bench_mlp: {fw} disagrees with numpy after three steps: losses {got['losses']} vs "
-                f"{ref['losses']}, weight checksums {got['checksum']} vs {ref['checksum']}"
-            )
+    check_agreement("bench_mlp", rounds_of, "numpy")
     description = f"one SGD step, batch {BATCH}, MLP {'-'.join(map(str, SIZES))} (ReLU, cross-entropy)"
     return step_results("bench_mlp", description, rounds_of, threads, repeats, rounds, TARGETS)
 

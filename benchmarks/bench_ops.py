@@ -339,6 +339,21 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_agreement(benchmark: str, rounds_of: dict[str, list[dict[str, Any]]], reference: str) -> None:
+    """Raise RuntimeError unless every framework's losses and weight checksum after its first
+    steps match the reference framework's (relative 1e-4): a benchmark of a wrong computation
+    fails instead of reporting a time."""
+    ref = rounds_of[reference][0]
+    for fw, rs in rounds_of.items():
+        got = rs[0]
+        close = all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in zip(got["losses"], ref["losses"]))
+        if not close or abs(got["checksum"] - ref["checksum"]) > 1e-4 * abs(ref["checksum"]):
+            raise RuntimeError(
+                f"{benchmark}: {fw} disagrees with {reference} after three steps: losses {got['losses']} "
+                f"vs {ref['losses']}, weight checksums {got['checksum']} vs {ref['checksum']}"
+            )
+
+
 def step_results(
     benchmark: str,
     description: str,
