@@ -41,6 +41,7 @@ TENSOR_FIRST: dict[str, Callable[[Any], Any]] = {
     **{n: getattr(ng, n) for n in "clone logical_not isnan isinf isfinite".split()},
     "negative": ng.negative,
     "to_dtype": lambda x: ng.to_dtype(x, ng.float64),
+    "to_device": lambda x: ng.to_device(x, "cpu"),
     "clamp": lambda x: ng.clamp(x, 0, 1),
     "clip": lambda x: ng.clip(x, 0, 1),
     "masked_fill": lambda x: ng.masked_fill(x, ng.tensor([True, False]), 0.0),
@@ -195,7 +196,7 @@ DTYPE_ERRORS = [
     ("randn", lambda: ng.randn(2, dtype=ng.int32)),
     ("zeros", lambda: ng.zeros(2, requires_grad=True, dtype=ng.int64)),
     ("set_default_dtype", lambda: ng.set_default_dtype(ng.int64)),
-    ("dtype", lambda: ng.ones(2).to("cuda")),
+    ("dtype", lambda: ng.ones(2).to("complex64")),
     ("numpy", lambda: ng.ones(2, requires_grad=True).numpy()),
 ]
 
@@ -220,6 +221,8 @@ VALUE_ERRORS = [
     ("eye", lambda: ng.eye(2.5)),
     ("randint", lambda: ng.randint(5, 2, (3,))),
     ("randperm", lambda: ng.randperm(-1)),  # was: an empty permutation
+    ("device", lambda: ng.zeros(2, device="gpu")),
+    ("device", lambda: ng.ones(2).to(device=1.5)),
     ("manual_seed", lambda: ng.manual_seed(-1)),
     (
         "set_rng_state",

@@ -14,6 +14,7 @@ Example:
     (tensor(3.), tensor([1., 1., 1.]))
 """
 
+from neograd.autograd import cuda
 from neograd.autograd.__about__ import __version__
 from neograd.autograd._malloc import keep_freed_memory as _keep_freed_memory
 from neograd.autograd.anomaly import (
@@ -22,6 +23,7 @@ from neograd.autograd.anomaly import (
     is_anomaly_enabled,
     set_detect_anomaly,
 )
+from neograd.autograd.backend import device
 from neograd.autograd.compile import CompileError, CompileWarning, compile
 from neograd.autograd.creation import *  # noqa: F403
 from neograd.autograd.creation import __all__ as _creation_all
@@ -49,6 +51,8 @@ __all__ = [
     "__version__",
     "Tensor",
     "tensor",
+    "device",
+    "cuda",
     "from_numpy",
     "Function",
     "compile",

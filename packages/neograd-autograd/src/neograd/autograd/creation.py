@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from neograd.autograd import backend
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.ops._args import is_int, shape_arg
 from neograd.autograd.random import default_generator
@@ -40,6 +41,17 @@ def _new(op: str, array: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor._make(array, bool(requires_grad))
 
 
+def _generator(generator: Any, device: Any) -> Any:
+    """The generator to draw from: the one given, else the CPU's or the GPU's default one."""
+    if generator is not None:
+        return generator
+    if device is None or backend.as_device(device).type == "cpu":
+        return default_generator
+    from neograd.autograd import cuda
+
+    return cuda.default_generator(device)
+
+
 def _float_dtype(dtype: Any) -> np.dtype:
     return get_default_dtype() if dtype is None else as_dtype(dtype)
 
@@ -58,22 +70,30 @@ def _size(op: str, size: tuple[Any, ...]) -> tuple[int, ...]:
     return shape
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _new("zeros", np.zeros(_size("zeros", size), _float_dtype(dtype)), requires_grad)
+    return _new(
+        "zeros", backend.create(device, "zeros", _size("zeros", size), _float_dtype(dtype)), requires_grad
+    )
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    return _new("ones", np.ones(_size("ones", size), _float_dtype(dtype)), requires_grad)
+    return _new(
+        "ones", backend.create(device, "ones", _size("ones", size), _float_dtype(dtype)), requires_grad
+    )
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor (its values are whatever was in memory)."""
-    return _new("empty", np.empty(_size("empty", size), _float_dtype(dtype)), requires_grad)
+    return _new(
+        "empty", backend.create(device, "empty", _size("empty", size), _float_dtype(dtype)), requires_grad
+    )
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor filled with ``fill_value`` (bool gives bool, int int64, float the default dtype)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
@@ -86,66 +106,95 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool =
             dtype = get_default_dtype()
         else:
             raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
-    return _new("full", np.full(_size("full", (size,)), fill_value, as_dtype(dtype)), requires_grad)
+    return _new(
+        "full",
+        backend.create(device, "full", _size("full", (size,)), fill_value, as_dtype(dtype)),
+        requires_grad,
+    )
 
 
-def _like(input: Tensor, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+def _like(input: Tensor, dtype: Any, device: Any = None) -> tuple[tuple[int, ...], np.dtype, Any]:
+    """The shape, dtype and device of a ``*_like`` result: ``input``'s unless given."""
     if not isinstance(input, Tensor):
         raise TypeError(f"expected a Tensor, got {type(input).__name__}")
-    return input.shape, input.dtype if dtype is None else as_dtype(dtype)
+    return (
+        input.shape,
+        input.dtype if dtype is None else as_dtype(dtype),
+        input.device if device is None else device,
+    )
 
 
-def zeros_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Zeros of ``input``'s shape and dtype."""
-    return _new("zeros_like", np.zeros(*_like(input, dtype)), requires_grad)
+    shape, d, dev = _like(input, dtype, device)
+    return _new("zeros_like", backend.create(dev, "zeros", shape, d), requires_grad)
 
 
-def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of ``input``'s shape and dtype."""
-    return _new("ones_like", np.ones(*_like(input, dtype)), requires_grad)
+    shape, d, dev = _like(input, dtype, device)
+    return _new("ones_like", backend.create(dev, "ones", shape, d), requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """An uninitialised tensor in ``input``'s shape and dtype."""
-    return _new("empty_like", np.empty(*_like(input, dtype)), requires_grad)
+    shape, d, dev = _like(input, dtype, device)
+    return _new("empty_like", backend.create(dev, "empty", shape, d), requires_grad)
 
 
-def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``fill_value`` in ``input``'s shape and dtype."""
-    shape, d = _like(input, dtype)
-    return _new("full_like", np.full(shape, fill_value, d), requires_grad)
+    shape, d, dev = _like(input, dtype, device)
+    return _new("full_like", backend.create(dev, "full", shape, fill_value, d), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
-    """Uniform random values in [0, 1), from neograd's generator (see manual_seed)."""
-    g = generator or default_generator
+def rand(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None
+) -> Tensor:
+    """Uniform random values in [0, 1), from neograd's generator of ``device`` (see manual_seed)."""
+    g = _generator(generator, device)
     d = _random_dtype("rand", dtype)
-    return _new("rand", g.random(_size("rand", size)).astype(d, copy=False), requires_grad)
+    values = backend.to_device(g.random(_size("rand", size)), backend.cpu if device is None else device)
+    return _new("rand", values.astype(d, copy=False), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
-    """Standard normal random values, from neograd's generator (see manual_seed)."""
-    g = generator or default_generator
+def randn(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None
+) -> Tensor:
+    """Standard normal random values, from neograd's generator of ``device`` (see manual_seed)."""
+    g = _generator(generator, device)
     d = _random_dtype("randn", dtype)
-    return _new("randn", g.standard_normal(_size("randn", size)).astype(d, copy=False), requires_grad)
+    values = backend.to_device(
+        g.standard_normal(_size("randn", size)), backend.cpu if device is None else device
+    )
+    return _new("randn", values.astype(d, copy=False), requires_grad)
 
 
-def rand_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples from [0, 1) in ``input``'s shape and dtype (neograd's generator)."""
-    shape, d = _like(input, dtype)
-    return rand(shape, dtype=d, requires_grad=requires_grad)
+def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples from [0, 1) in ``input``'s shape, dtype and device (neograd's generator)."""
+    shape, d, dev = _like(input, dtype, device)
+    return rand(shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples in ``input``'s shape and dtype (neograd's generator)."""
-    shape, d = _like(input, dtype)
-    return randn(shape, dtype=d, requires_grad=requires_grad)
+def randn_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Standard normal samples in ``input``'s shape, dtype and device (neograd's generator)."""
+    shape, d, dev = _like(input, dtype, device)
+    return randn(shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
 def randint(
     *args: Any,
     size: Any = None,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
     generator: Any = None,
     **bounds: Any,
@@ -174,22 +223,32 @@ def randint(
         raise TypeError(f"randint: low and high must be ints, got {low!r} and {high!r}")
     if not high > low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    g = generator or default_generator
+    g = _generator(generator, device)
     d = np.int64 if dtype is None else as_dtype(dtype)
-    values = g.integers(low, high, _size("randint", (size,))).astype(d, copy=False)
+    values = backend.to_device(
+        g.integers(low, high, _size("randint", (size,))), backend.cpu if device is None else device
+    )
+    values = values.astype(d, copy=False)
     return _new("randint", values, requires_grad)
 
 
-def randperm(n: int, *, dtype: Any = None, generator: Any = None) -> Tensor:
+def randperm(n: int, *, dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
     """A random permutation of 0..n-1."""
     if not is_int(n) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
-    g = generator or default_generator
-    return Tensor._make(g.permutation(n).astype(np.int64 if dtype is None else as_dtype(dtype)))
+    g = _generator(generator, device)
+    values = backend.to_device(g.permutation(n), backend.cpu if device is None else device)
+    return Tensor._make(values.astype(np.int64 if dtype is None else as_dtype(dtype)))
 
 
 def arange(
-    start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, requires_grad: bool = False
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Values from start (inclusive) to end (exclusive) by step; int64 if all are ints."""
     if end is None:
@@ -201,35 +260,54 @@ def arange(
         raise ValueError("arange: step must be nonzero")
     if dtype is None:
         dtype = np.int64 if all(is_int(v) for v in (start, end, step)) else get_default_dtype()
-    return _new("arange", np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+    values = backend.create(device, "arange", start, end, step)
+    return _new("arange", values.astype(as_dtype(dtype)), requires_grad)
 
 
 def linspace(
-    start: float, end: float, steps: int, *, dtype: Any = None, requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included."""
     if not is_int(steps) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
-    return _new("linspace", np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+    return _new(
+        "linspace",
+        backend.create(device, "linspace", start, end, steps).astype(_float_dtype(dtype)),
+        requires_grad,
+    )
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """The n x m identity matrix (n x n by default)."""
     for v in (n, m if m is not None else 0):
         if not is_int(v) or v < 0:
             raise ValueError(f"eye: n and m must be non-negative ints, got {v!r}")
-    return _new("eye", np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    return _new("eye", backend.create(device, "eye", n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def randint_like(
-    input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None, generator: Any = None
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    generator: Any = None,
 ) -> Tensor:
     """Random integers in [low, high) in ``input``'s shape and dtype: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``, from neograd's generator."""
-    shape, d = _like(input, dtype)
+    shape, d, dev = _like(input, dtype, device)
     if high is None:
         low, high = 0, low
-    return randint(low, high, shape, dtype=d, generator=generator)
+    return randint(low, high, shape, dtype=d, device=dev, generator=generator)
 
 
 def multinomial(
@@ -264,13 +342,14 @@ def multinomial(
         raise ValueError(
             f"multinomial: cannot draw {num_samples} samples from {n} categories without replacement"
         )
-    weights = input.data.reshape(-1, n).astype(np.float64)
+    # NOTE: sampling is a small sequential job; on a GPU it runs on the host copy and moves back
+    weights = backend.to_numpy(input.data).reshape(-1, n).astype(np.float64)
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError("multinomial: the weights must be finite and non-negative (found inf, nan or < 0)")
     total = weights.sum(axis=1, keepdims=True)
     if np.any(total <= 0):
         raise ValueError("multinomial: every row needs a positive sum of weights (a row sums to 0)")
-    g = generator or default_generator
+    g = default_generator if generator is None else generator
     if replacement:  # invert the cumulative distribution at uniform points
         cdf = np.cumsum(weights, axis=1) / total
         u = g.random((len(weights), num_samples))
@@ -282,4 +361,5 @@ def multinomial(
         with np.errstate(divide="ignore", invalid="ignore"):
             keys = g.standard_exponential(weights.shape) / weights
         out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
-    return Tensor._make(out.astype(np.int64).reshape(input.shape[:-1] + (num_samples,)))
+    out = out.astype(np.int64).reshape(input.shape[:-1] + (num_samples,))
+    return Tensor._make(backend.to_device(out, input.device))

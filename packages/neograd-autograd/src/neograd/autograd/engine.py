@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import hooks, inplace
+from neograd.autograd import backend, hooks, inplace
 from neograd.autograd.anomaly import _active as anomaly_threads
 from neograd.autograd.anomaly import _check_gradients
 from neograd.autograd.anomaly import _state as anomaly_state
@@ -124,12 +124,19 @@ def _root_gradients(
                     f"backward: grad can be implicitly created only for one-element outputs; this "
                     f"one has shape {t.shape}, so pass gradient= of that shape"
                 )
-            g = np.ones(t.shape, t.dtype) if t.data.ndim else np.array(1, t.dtype)  # (cheaper for a loss)
+            if type(t.data) is np.ndarray:
+                g = np.ones(t.shape, t.dtype) if t.data.ndim else np.array(1, t.dtype)  # (cheaper for a loss)
+            else:
+                g = np.ones_like(t.data)  # on the tensor's device
         elif isinstance(g, Tensor) and create_graph:
             pass
         else:
             try:
-                g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=t.dtype)
+                if isinstance(g, Tensor) and g.device != t.device:
+                    raise RuntimeError(
+                        f"backward: gradient {i} is on {g.device} but the tensor is on {t.device}"
+                    )
+                g = backend.asarray(g.data if isinstance(g, Tensor) else g, dtype=t.dtype, like=t.data)
             except (TypeError, ValueError) as e:
                 raise TypeError(f"backward: gradient {i} is not numeric: {e}") from None
         if tuple(g.shape) != t.shape:
@@ -283,9 +290,9 @@ def _fit(gi: Any, shape: tuple[int, ...], dtype: np.dtype, node: Function, creat
     """Bring a gradient returned by ``node`` to its input's type, shape and dtype."""
     if create_graph:
         if not isinstance(gi, Tensor):
-            gi = Tensor._make(np.asarray(gi))
+            gi = Tensor._make(backend.asarray(gi))
     elif type(gi) is not np.ndarray:
-        gi = np.asarray(gi.data if isinstance(gi, Tensor) else gi)
+        gi = backend.asarray(gi.data if isinstance(gi, Tensor) else gi)
     if gi.shape != shape:
         try:
             gi = sum_to(gi, shape)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import inplace
+from neograd.autograd import backend, inplace
 from neograd.autograd.anomaly import _active as anomaly_threads
 from neograd.autograd.anomaly import _record_trace
 from neograd.autograd.anomaly import _state as anomaly_state
@@ -137,14 +137,21 @@ class Function:
             shapes = " and ".join(str(np.shape(a)) for a in arrays if not isinstance(a, (str, type(None))))
             name = cls.__name__.lower()
             raise ValueError(f"{name}: shapes {shapes} cannot be broadcast together") from None
+        except TypeError:
+            # NOTE: NumPy and CuPy refuse to mix their arrays; name the devices (checked only on failure)
+            mixed = backend.same_device_error(cls.__name__.lower(), *arrays)
+            if mixed is not None:
+                raise mixed from None
+            raise
         if type(out) is not np.ndarray:
             if isinstance(out, (tuple, list)):
                 raise TypeError(f"{cls.__name__}.forward must return one array, got a {type(out).__name__}")
-            # NOTE: NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays; keep the
-            # saved copy and the result the same object
-            scalar, out = out, np.asarray(out)
-            if ctx.saved:
-                ctx.saved = tuple([out if s is scalar else s for s in ctx.saved])
+            if not backend.is_device_array(out):  # (GPU arrays pass as they are)
+                # NOTE: NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays; keep the
+                # saved copy and the result the same object
+                scalar, out = out, np.asarray(out)
+                if ctx.saved:
+                    ctx.saved = tuple([out if s is scalar else s for s in ctx.saved])
         if not record or out.dtype.kind != "f":
             return Tensor._make(out)
         # what a consumer's gradient is fitted to, and the output's id, to recognise it when saved

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from neograd.autograd import backend
 from neograd.autograd.engine import grad
 from neograd.autograd.grad_mode import no_grad
 from neograd.autograd.tensor import Tensor
@@ -108,10 +109,11 @@ def _analytical(out: Tensor, wrt: list[Tensor]) -> list[np.ndarray]:
     for row in range(out.data.size):
         seed = np.zeros(out.shape, out.dtype)
         seed.flat[row] = 1
+        seed = backend.to_device(seed, out.device)  # (the Jacobians themselves are kept on the host)
         grads = grad(out, wrt, grad_outputs=seed, retain_graph=True, allow_unused=True)
         for jac, g in zip(jacobians, grads):
             if g is not None:
-                jac[row] = g.data.ravel()
+                jac[row] = backend.to_numpy(g.data).ravel()
     return jacobians
 
 
@@ -124,9 +126,9 @@ def _numerical(
         for col, idx in enumerate(np.ndindex(t.shape)):
             original = t.data[idx]
             t.data[idx] = original + eps
-            plus = _outputs(fn, tuple(inputs))[oi].data.astype(np.float64)
+            plus = backend.to_numpy(_outputs(fn, tuple(inputs))[oi].data).astype(np.float64)
             t.data[idx] = original - eps
-            minus = _outputs(fn, tuple(inputs))[oi].data.astype(np.float64)
+            minus = backend.to_numpy(_outputs(fn, tuple(inputs))[oi].data).astype(np.float64)
             t.data[idx] = original
             jacobian[:, col] = ((plus - minus) / (2 * eps)).ravel()
     return jacobian

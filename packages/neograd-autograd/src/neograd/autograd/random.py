@@ -13,7 +13,9 @@ default_generator = np.random.Generator(np.random.PCG64())
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed neograd's generator so that what follows is reproducible; returns the generator.
+    """Seed neograd's generators (the CPU's and every GPU's) so that what follows is reproducible.
+
+    Returns the CPU's generator.
 
     Example:
         >>> manual_seed(0); a = randn(3)
@@ -24,6 +26,9 @@ def manual_seed(seed: int) -> np.random.Generator:
     if seed < 0:
         raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
     default_generator.bit_generator.state = np.random.PCG64(int(seed)).state
+    from neograd.autograd import cuda
+
+    cuda.manual_seed_all(seed)  # as torch.manual_seed: every device
     return default_generator
 
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neograd.autograd import hooks, inplace
+from neograd.autograd import backend, hooks, inplace
+from neograd.autograd.backend import device
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.grad_mode import is_grad_enabled
 from neograd.autograd.hooks import RemovableHandle
@@ -36,13 +37,17 @@ def _bitwise(op: str, ufunc: np.ufunc, *operands: Any) -> Tensor:
     for a in arrays:
         if a.dtype.kind not in "biu":
             raise TypeError(f"{op}: needs bool or integer tensors, got dtype {a.dtype}")
-    return Tensor._make(np.asarray(ufunc(*arrays)))
+    return Tensor._make(backend.asarray(ufunc(*arrays)))
 
 
-def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert tensor data to an ndarray with neograd's dtype rules (see :func:`tensor`)."""
+def _to_array(data: Any, dtype: Any = None, device: Any = None) -> np.ndarray:
+    """Convert tensor data to an ndarray with neograd's dtype rules (see :func:`tensor`), on ``device``."""
+    if device is not None:
+        return backend.to_device(_to_array(data, dtype), device)
     if isinstance(data, Tensor):
-        arr = np.array(data.data)
+        data = data.data
+    if backend.is_device_array(data):  # a GPU array (a tensor's or CuPy's own) stays on its GPU
+        arr = data.copy()
     elif isinstance(data, (np.ndarray, np.generic)):  # NumPy scalars keep their dtype too, as in torch
         arr = np.array(data)
     else:
@@ -101,8 +106,10 @@ class Tensor:
     # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping.
     __array_ufunc__ = None
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: _bool = False) -> None:
-        arr = _to_array(data, dtype)
+    def __init__(
+        self, data: Any, dtype: Any = None, requires_grad: _bool = False, *, device: Any = None
+    ) -> None:
+        arr = _to_array(data, dtype, device)
         if requires_grad and arr.dtype.kind != "f":
             if dtype is not None:
                 raise TypeError(f"tensor: only floating dtypes can require grad, got dtype={arr.dtype}")
@@ -137,6 +144,18 @@ class Tensor:
     def retains_grad(self) -> _bool:
         """True for a non-leaf tensor whose .grad backward keeps (see retain_grad)."""
         return getattr(self, "_retains_grad", False)
+
+    @property
+    def device(self) -> device:
+        """The device the data lives on: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        if type(self.data) is np.ndarray:
+            return backend.cpu
+        return backend.device_of(self.data)
+
+    @property
+    def is_cuda(self) -> _bool:
+        """Whether the data lives on a GPU."""
+        return backend.is_device_array(self.data)
 
     @property
     def dtype(self) -> np.dtype:
@@ -193,7 +212,12 @@ class Tensor:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared memory), as torch.Tensor.numpy."""
+        """The underlying ndarray (shared memory), as torch.Tensor.numpy; for CPU tensors only."""
+        if type(self.data) is not np.ndarray and backend.is_device_array(self.data):
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. "
+                "Use Tensor.cpu() to copy the tensor to host memory first."
+            )
         if self.requires_grad:
             raise RuntimeError(
                 "numpy: can't call numpy() on a Tensor that requires grad. "
@@ -254,9 +278,36 @@ class Tensor:
         """This tensor (NumPy handles the memory layout; there is nothing to do)."""
         return self
 
-    def to(self, dtype: Any) -> Tensor:
-        """Convert to ``dtype``; gradients flow back through floating conversions."""
-        return to_dtype(self, dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor on another device and/or with another dtype, as torch.Tensor.to.
+
+        ``to(dtype)``, ``to(device, dtype=None)``, ``to(other)`` (``other``'s device and
+        dtype), each also with ``non_blocking=False, copy=False``. Returns the tensor
+        itself when nothing changes (a copy with ``copy=True``). Gradients flow back
+        through the conversion, to the original device and dtype.
+
+        Example:
+            >>> x = randn(3, requires_grad=True)
+            >>> y = x.to("cuda")          # GPU copy; y.sum().backward() fills x.grad on the CPU
+            >>> z = x.to(float64)
+        """
+        dev, dtype, copy = _to_arguments(args, kwargs)
+        out = self
+        if dtype is not None:
+            out = to_dtype(out, dtype)
+        if dev is not None:
+            out = to_device(out, dev)
+        if copy and out is self:
+            out = clone(self)
+        return out
+
+    def cuda(self, device: Any = None, non_blocking: _bool = False) -> Tensor:
+        """This tensor on a GPU (``device``: an index or device, default the current GPU)."""
+        return to_device(self, "cuda" if device is None else backend.as_device(device))
+
+    def cpu(self) -> Tensor:
+        """This tensor in CPU memory (itself if it is there already)."""
+        return to_device(self, backend.cpu)
 
     def type(self, dtype: Any) -> Tensor:
         """This tensor converted to ``dtype``, as :meth:`to`."""
@@ -462,7 +513,12 @@ class Tensor:
     def copy_(self, src: Any) -> Tensor:
         """In place: copy the values of ``src`` (broadcast to this shape) into this tensor."""
         self._check_inplace("copy_", src)
-        value = src.data if isinstance(src, Tensor) else np.asarray(src)
+        # as torch: copy_ also copies between devices
+        value = (
+            backend.to_device(src.data, self.device)
+            if isinstance(src, Tensor)
+            else backend.asarray(src, like=self.data)
+        )
         try:
             np.copyto(self.data, value, casting="unsafe")
         except ValueError as e:
@@ -493,9 +549,9 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_inplace("__setitem__ (x[i] = v)", value)
-        v = value.data if isinstance(value, Tensor) else value
+        v = backend.to_device(value.data, self.device) if isinstance(value, Tensor) else value
         try:
-            self.data[_index(index)] = v
+            self.data[_index(index, self.data)] = v
         except (IndexError, ValueError, TypeError) as e:
             raise IndexError(
                 f"__setitem__: cannot assign to index {index!r} of a tensor of shape {self.shape}: {e}"
@@ -940,7 +996,7 @@ class Tensor:
 
     # ---- printing ---------------------------------------------------------------------
     def __repr__(self) -> str:
-        data = self.data
+        data = backend.to_numpy(self.data)
         if (
             data.dtype.kind == "f"
             and data.size
@@ -963,6 +1019,8 @@ class Tensor:
         extras = []
         if data.size == 0:
             extras.append(f"size={tuple(data.shape)}")
+        if type(self.data) is not np.ndarray and backend.is_device_array(self.data):
+            extras.append(f"device='{self.device}'")
         if data.dtype not in (get_default_dtype(), np.int64, np.bool_):
             extras.append(f"dtype={data.dtype}")
         if self._node is not None:
@@ -983,18 +1041,53 @@ def _scaled(other: Any, alpha: _float) -> Any:
     return (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
 
 
-def _index(index: Any) -> Any:
-    """Replace tensors inside an index by their arrays (and lists by arrays), as NumPy wants."""
+def _index(index: Any, like: Any = None) -> Any:
+    """Replace tensors inside an index by their arrays (and lists by arrays), as NumPy wants.
+
+    Index arrays go to the device of ``like`` (the indexed array).
+    """
     if isinstance(index, tuple):
-        return tuple(_index(i) for i in index)
+        return tuple(_index(i, like) for i in index)
     if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
-    return index
+        index = index.data
+    elif isinstance(index, list):
+        index = np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
+    if type(like) is np.ndarray or like is None or not isinstance(index, np.ndarray):
+        return index
+    return backend.to_device(index, backend.device_of(like))
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: _bool = False) -> Tensor:
+def _to_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, _bool]:
+    """(device, dtype, copy) from the forms of torch.Tensor.to."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"to() got unexpected keyword argument(s) {sorted(unknown)}")
+    dev, dtype = kwargs.get("device"), kwargs.get("dtype")
+    positional = list(args)
+    if positional and isinstance(positional[0], Tensor):
+        other = positional.pop(0)
+        dev, dtype = other.device, other.dtype
+    elif (
+        positional and isinstance(positional[0], (device, str, _int)) and not isinstance(positional[0], _bool)
+    ):
+        if isinstance(positional[0], str) and positional[0].partition(":")[0] not in ("cpu", "cuda"):
+            dtype = positional.pop(0)  # to("float64")
+        else:
+            dev = positional.pop(0)
+            if positional and not isinstance(positional[0], _bool):
+                dtype = positional.pop(0)
+    elif positional and not isinstance(positional[0], _bool):
+        dtype = positional.pop(0)
+    if len(positional) > 2 or not all(isinstance(p, _bool) for p in positional):
+        raise TypeError(
+            f"to() received an invalid combination of arguments {args!r}: expected "
+            "to(dtype), to(device, dtype=None) or to(tensor), then non_blocking and copy"
+        )
+    copy = kwargs.get("copy", positional[1] if len(positional) > 1 else False)
+    return (None if dev is None else backend.as_device(dev)), dtype, _bool(copy)
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: _bool = False) -> Tensor:
     """Create a tensor from data (a number, a nested list, an ndarray or a Tensor); copies.
 
     dtype rules: Python floats become the default dtype (float32); Python ints become
@@ -1004,6 +1097,8 @@ def tensor(data: Any, dtype: Any = None, requires_grad: _bool = False) -> Tensor
     Args:
         data: the values.
         dtype: the dtype to convert to (``ng.float64``, ``np.float64``, ``"float64"``).
+        device: where the tensor lives (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a :class:`device`);
+            default: the CPU, or the device of ``data`` when it is a GPU array or tensor.
         requires_grad: record operations on this tensor for backward.
 
     Example:
@@ -1011,7 +1106,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: _bool = False) -> Tensor
         tensor([[1., 2.],
                 [3., 4.]], requires_grad=True)
     """
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -1054,6 +1149,7 @@ from neograd.autograd.ops.elementwise import (  # noqa: E402
     square,
     sub,
     tanh,
+    to_device,
     to_dtype,
     where,
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from neograd.autograd import backend
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import not_a_tensor
@@ -47,6 +48,7 @@ __all__ = [
     "clip",
     "clone",
     "to_dtype",
+    "to_device",
     "eq",
     "ne",
     "lt",
@@ -194,7 +196,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         a = input.data if isinstance(input, Tensor) else input
         b = other.data if isinstance(other, Tensor) else other
         q = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(np.true_divide(a, b))
-        return Tensor._make(np.asarray(q).astype(np.result_type(a, b), copy=False))
+        return Tensor._make(backend.asarray(q).astype(np.result_type(a, b), copy=False))
     a, b = _operands(input, other)
     ka = a.data.dtype.kind if isinstance(a, Tensor) else np.asarray(a).dtype.kind
     kb = b.data.dtype.kind if isinstance(b, Tensor) else np.asarray(b).dtype.kind
@@ -541,7 +543,7 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 class Clamp(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, min: Any, max: Any) -> np.ndarray:
-        inside = np.ones(x.shape, bool)
+        inside = np.ones_like(x, dtype=bool)
         if min is not None:
             inside &= x >= min
         if max is not None:
@@ -569,7 +571,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
                 )
             bound = bound.data
         bounds.append(bound)
-    if any(np.asarray(b).dtype.kind == "f" for b in bounds if b is not None):
+    if any(np.result_type(b).kind == "f" for b in bounds if b is not None):
         input = _floating(input, "clamp")  # an int tensor clamped to float bounds becomes float, as in torch
     return Clamp.apply(input, *bounds)
 
@@ -614,6 +616,31 @@ def to_dtype(input: Tensor, dtype: Any) -> Tensor:
     return ToDtype.apply(input, dtype=d)
 
 
+class ToDevice(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, device: backend.device) -> np.ndarray:
+        ctx.source = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, None]:
+        return ToDevice.apply(grad_output, ctx.source), None  # the gradient goes back where the input was
+
+
+def to_device(input: Tensor, device: Any) -> Tensor:
+    """``input`` on ``device`` (the same tensor if it is there already); gradients flow back across."""
+    if not isinstance(input, Tensor):
+        raise not_a_tensor("to_device", input)
+    dev = backend.as_device(device)
+    if dev.type == "cpu" and type(input.data) is np.ndarray:
+        return input
+    if dev.type == "cuda":
+        dev = backend._resolve(dev)
+        if input.device == dev:
+            return input
+    return ToDevice.apply(input, dev)
+
+
 # torch's names of NumPy's comparisons, for error messages
 _COMPARISONS = {
     "equal": "eq",
@@ -632,7 +659,7 @@ def _compare(ufunc: np.ufunc, input: Any, other: Any) -> Tensor:
             raise TypeError(f"{name}: expected Tensors or numbers, got {type(x).__name__}")
     a = input.data if isinstance(input, Tensor) else input
     b = other.data if isinstance(other, Tensor) else other
-    return Tensor._make(np.asarray(ufunc(a, b)))
+    return Tensor._make(backend.asarray(ufunc(a, b)))
 
 
 def eq(input: Any, other: Any) -> Tensor:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from neograd.autograd import backend
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import not_a_tensor
 from neograd.autograd.ops.elementwise import Where, _operands, mul
@@ -140,7 +141,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     if alpha != 1:
         product = product * alpha
     if beta == 0:  # input's values are not used, but it still gets a (zero) gradient, as torch
-        return Where.apply(np.zeros(product.shape, dtype=bool), input, product)
+        return Where.apply(np.zeros_like(product.data, dtype=bool), input, product)
     return product + (input if beta == 1 else input * beta)
 
 
@@ -176,6 +177,7 @@ def _einsum_grad(i: int, subscripts: list[str], output: str, grad_output: Any, o
     terms = [output] + [s for j, s in enumerate(subscripts) if j != i]
     args = [grad_output] + [o for j, o in enumerate(operands) if j != i]
     shape, dtype = operands[i].shape, grad_output.dtype
+    dev = backend.device_of(grad_output.data if isinstance(grad_output, Tensor) else grad_output)
     used = ",".join(subscripts)
     spare = iter([c for c in _LABELS if c not in used])
     present, result = set("".join(terms)), []
@@ -183,12 +185,12 @@ def _einsum_grad(i: int, subscripts: list[str], output: str, grad_output: Any, o
         if c in result:  # a repeated label (a diagonal): a new label tied to it by an identity matrix
             f = next(spare)
             terms.append(c + f)
-            args.append(np.eye(shape[axis], dtype=dtype))
+            args.append(backend.create(dev, "eye", shape[axis], dtype=dtype))
             result.append(f)
             continue
         if c not in present:  # summed in operand i alone: every element gets the same gradient
             terms.append(c)
-            args.append(np.ones(shape[axis], dtype=dtype))
+            args.append(backend.create(dev, "ones", shape[axis], dtype=dtype))
             present.add(c)
         result.append(c)
     return Einsum.apply(*args, equation=",".join(terms) + "->" + "".join(result))

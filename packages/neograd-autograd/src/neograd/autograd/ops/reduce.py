@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from neograd.autograd import backend
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import dim_alias, normalize_dim, normalize_dims, not_a_tensor
 from neograd.autograd.ops.elementwise import Exp, Where, _floating, clone, maximum, minimum
@@ -52,7 +53,7 @@ def _expand(grad: Any, shape: tuple[int, ...]) -> Any:
     if isinstance(grad, Tensor):
         return BroadcastTo.apply(grad, shape=shape)
     # NOTE: np.broadcast_to costs ~2.5 us of Python checks per call; filling an array is cheaper
-    out = np.empty(shape, grad.dtype)
+    out = (np if type(grad) is np.ndarray else backend.array_module(grad)).empty(shape, grad.dtype)
     out[...] = grad
     return out
 
@@ -296,7 +297,7 @@ def argmax(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any
     dim, keepdim = dim_alias("argmax", dim, keepdim, aliases)
     d = None if dim is None else normalize_dim("argmax", dim, input.ndim)
     _check_arg_reduction("argmax", input, d)
-    return Tensor._make(np.asarray(np.argmax(input.data, axis=d, keepdims=keepdim), dtype=np.int64))
+    return Tensor._make(backend.asarray(np.argmax(input.data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
 def argmin(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
@@ -306,13 +307,13 @@ def argmin(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any
     dim, keepdim = dim_alias("argmin", dim, keepdim, aliases)
     d = None if dim is None else normalize_dim("argmin", dim, input.ndim)
     _check_arg_reduction("argmin", input, d)
-    return Tensor._make(np.asarray(np.argmin(input.data, axis=d, keepdims=keepdim), dtype=np.int64))
+    return Tensor._make(backend.asarray(np.argmin(input.data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
 def _logsumexp(x: np.ndarray, dims: Any) -> np.ndarray:
     """log(sum(exp(x))) over dims, keeping them as size 1."""
     # NOTE: subtract the max so that exp cannot overflow (and skip it where it is infinite)
-    m = np.max(x, axis=dims, keepdims=True, initial=-np.inf)  # initial: an empty sum is log(0) = -inf
+    m = backend.max_or_minus_inf(x, dims)  # -inf over nothing: an empty sum is log(0) = -inf
     m = np.where(np.isfinite(m), m, m.dtype.type(0))  # typed zero: NumPy 1.x widens 0-d float32 with 0
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf row, as torch
         return np.log(np.exp(x - m).sum(axis=dims, keepdims=True)) + m
@@ -355,7 +356,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
         # NOTE: shifted so exp cannot overflow (initial: a dim of size 0 has no max)
-        e = np.exp(x - x.max(axis=dim, keepdims=True, initial=-np.inf))
+        e = np.exp(x - backend.max_or_minus_inf(x, dim))
         y = e / e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
@@ -378,7 +379,7 @@ class LogSoftmax(Function):
     def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
         # NOTE: (x - max) - log(sum(exp(x - max))), as torch: x - logsumexp(x) would lose the
         # digits of a large logsumexp to rounding (float32 logits of 1e4 keep only ~3 digits)
-        m = np.max(x, axis=dim, keepdims=True, initial=-np.inf)
+        m = backend.max_or_minus_inf(x, dim)
         shifted = x - np.where(np.isfinite(m), m, m.dtype.type(0))
         with np.errstate(divide="ignore"):  # an all -inf row gives nan, as torch
             y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
@@ -477,9 +478,10 @@ def _cumprod_grad_by_rows(grad_output: Any, x: Any, dim: int) -> Any:
     """dx_i = sum_{k>=i} dy_k prod_{j<=k, j!=i} x_j with row i the cumprod of x where x_i is 1: O(n^2)."""
     n = x.shape[dim]
     xs, gs = x.swapaxes(dim, -1), grad_output.swapaxes(dim, -1)
-    rows = Where.apply(np.eye(n, dtype=bool), 1.0, xs.reshape(xs.shape[:-1] + (1, n)))
+    dev = backend.device_of(x.data if isinstance(x, Tensor) else x)
+    rows = Where.apply(backend.create(dev, "eye", n, dtype=bool), 1.0, xs.reshape(xs.shape[:-1] + (1, n)))
     products = CumProd.apply(rows, dim=rows.ndim - 1)  # [..., i, k] = prod_{j<=k, j!=i} x_j
-    later = np.triu(np.ones((n, n), dtype=x.dtype))  # k >= i
+    later = np.triu(backend.create(dev, "ones", (n, n), dtype=x.dtype))  # k >= i
     g = (products * later * gs.reshape(gs.shape[:-1] + (1, n))).sum(axis=-1)
     return g.swapaxes(dim, -1)
 
@@ -531,7 +533,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
         raise not_a_tensor("sort", input)
     d = normalize_dim("sort", dim, input.ndim)
     if input.ndim == 0:
-        return ValuesIndices(input.clone(), Tensor._make(np.zeros((), np.int64)))
+        return ValuesIndices(input.clone(), Tensor._make(np.zeros_like(input.data, np.int64)))
     idx = _sort_indices(input.data, d, descending)
     return ValuesIndices(gather(input, d, idx), Tensor._make(idx.astype(np.int64, copy=False)))
 
@@ -542,7 +544,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
         raise not_a_tensor("argsort", input)
     d = normalize_dim("argsort", dim, input.ndim)
     if input.ndim == 0:
-        return Tensor._make(np.zeros((), np.int64))
+        return Tensor._make(np.zeros_like(input.data, np.int64))
     return Tensor._make(_sort_indices(input.data, d, descending).astype(np.int64, copy=False))
 
 

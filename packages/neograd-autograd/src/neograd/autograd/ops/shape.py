@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from neograd.autograd import backend
 from neograd.autograd.function import Function
 from neograd.autograd.ops._args import is_int, normalize_dim, normalize_dims, not_a_tensor, shape_arg
 from neograd.autograd.tensor import Tensor, _index
@@ -236,11 +237,11 @@ class AddAt(Function):
     @staticmethod
     def forward(ctx: Any, values: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
         ctx.index = index
-        out = np.zeros(shape, values.dtype)
+        out = (np if type(values) is np.ndarray else backend.array_module(values)).zeros(shape, values.dtype)
         if _is_basic(index):
             out[index] = values
         else:
-            np.add.at(out, index, values)
+            backend.scatter_add(out, index, values)
         return out
 
     @staticmethod
@@ -256,14 +257,14 @@ def getitem(input: Tensor, index: Any) -> Tensor:
     """
     if not isinstance(input, Tensor):
         raise not_a_tensor("getitem", input)
-    return GetItem.apply(input, index=_index(index))
+    return GetItem.apply(input, index=_index(index, input.data))
 
 
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on), as torch.gather."""
     if not isinstance(input, Tensor):
         raise not_a_tensor("gather", input)
-    idx = np.asarray(index.data if isinstance(index, Tensor) else index)
+    idx = backend.asarray(index.data if isinstance(index, Tensor) else index, like=input.data)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     d = normalize_dim("gather", dim, input.ndim)
@@ -276,7 +277,7 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     if idx.size and (idx.min() < 0 or idx.max() >= size):  # NOTE: NumPy would wrap a negative index around
         bad = idx.min() if idx.min() < 0 else idx.max()
         raise IndexError(f"gather: index {bad} is out of bounds for dimension {d} with size {size}")
-    grid = list(np.indices(idx.shape, sparse=True))
+    grid = backend.sparse_grid(idx.shape, idx)
     grid[d] = idx
     return GetItem.apply(input, index=tuple(grid))
 
@@ -566,7 +567,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 
 def _scatter_index(op: str, input: Tensor, dim: Any, index: Any, src: Any) -> tuple[Any, ...]:
     """Where ``index[i][j][k]`` sends an element along dim 0 ([index[i][j][k]][j][k]), checked as torch."""
-    idx = np.asarray(index.data if isinstance(index, Tensor) else index)
+    idx = backend.asarray(index.data if isinstance(index, Tensor) else index, like=input.data)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
     d = normalize_dim(op, dim, input.ndim)
@@ -585,7 +586,7 @@ def _scatter_index(op: str, input: Tensor, dim: Any, index: Any, src: Any) -> tu
         raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {size}")
     if input.ndim == 0:
         return ()
-    grid = list(np.indices(idx.shape, sparse=True))
+    grid = backend.sparse_grid(idx.shape, idx)
     grid[d] = idx
     return tuple(grid)
 
@@ -653,7 +654,7 @@ class ScatterAdd(Function):
     def forward(ctx: Any, x: np.ndarray, src: np.ndarray, index: tuple[Any, ...]) -> np.ndarray:
         ctx.index = index
         out = x.copy()
-        np.add.at(out, index, src)  # repeated indices accumulate
+        backend.scatter_add(out, index, src)  # repeated indices accumulate
         return out
 
     @staticmethod
@@ -682,7 +683,7 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
 def _vector_index(op: str, input: Tensor, dim: Any, index: Any) -> tuple[int, np.ndarray]:
     """dim as an int and index as a checked 1-D integer array (a 0-d index counts as one element)."""
     d = normalize_dim(op, dim, input.ndim)
-    idx = np.asarray(index.data if isinstance(index, Tensor) else index)
+    idx = backend.asarray(index.data if isinstance(index, Tensor) else index, like=input.data)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim > 1:
