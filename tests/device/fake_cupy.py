@@ -169,6 +169,12 @@ class ndarray:
     def __setitem__(self, index: Any, value: Any) -> None:
         self._a[_unwrap(index, "__setitem__")] = _unwrap(value, "__setitem__")
 
+    def __copy__(self) -> ndarray:
+        return ndarray(self._a.copy(), self._device.id)
+
+    def __deepcopy__(self, memo: Any) -> ndarray:
+        return ndarray(self._a.copy(), self._device.id)
+
     def __reduce__(self) -> Any:
         raise TypeError("fake cupy arrays are not pickled (neograd must move them to the host first)")
 

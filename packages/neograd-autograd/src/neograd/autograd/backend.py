@@ -297,3 +297,24 @@ def max_or_minus_inf(x: Any, axis: Any) -> Any:
         return x.max(axis=axis, keepdims=True)
     empty = np.max(np.empty(x.shape, x.dtype), axis=axis, keepdims=True, initial=-np.inf)
     return to_device(empty, device_of(x))
+
+
+def ascontiguousarray(x: Any) -> Any:
+    """``np.ascontiguousarray(x)`` on ``x``'s device (NumPy's does not hand CuPy arrays over)."""
+    return np.ascontiguousarray(x) if type(x) is np.ndarray else array_module(x).ascontiguousarray(x)
+
+
+def scatter_add_rows(out: Any, indices: Any, rows: Any) -> None:
+    """``out[indices[i]] += rows[i]`` for a 1-D integer ``indices``, repeated indices accumulating.
+
+    NOTE: on NumPy, sorting by index and summing each index's run with np.add.reduceat is
+    several times faster than np.add.at; CuPy has no reduceat and its scatter_add is fast.
+    """
+    if is_device_array(out):
+        _cupyx.scatter_add(out, indices, rows)
+        return
+    if indices.size:
+        order = np.argsort(indices, kind="stable")
+        picked = indices[order]
+        starts = np.flatnonzero(np.concatenate(([True], picked[1:] != picked[:-1])))
+        out[picked[starts]] += np.add.reduceat(rows[order], starts, axis=0)

@@ -9,7 +9,7 @@ import numpy as np
 from neograd.autograd import backend
 from neograd.autograd.dtypes import as_dtype, get_default_dtype
 from neograd.autograd.ops._args import is_int, shape_arg
-from neograd.autograd.random import default_generator
+from neograd.autograd.random import default_generator, device_generator
 from neograd.autograd.tensor import Tensor
 
 __all__ = [
@@ -43,13 +43,7 @@ def _new(op: str, array: np.ndarray, requires_grad: bool) -> Tensor:
 
 def _generator(generator: Any, device: Any) -> Any:
     """The generator to draw from: the one given, else the CPU's or the GPU's default one."""
-    if generator is not None:
-        return generator
-    if device is None or backend.as_device(device).type == "cpu":
-        return default_generator
-    from neograd.autograd import cuda
-
-    return cuda.default_generator(device)
+    return device_generator(device) if generator is None else generator
 
 
 def _float_dtype(dtype: Any) -> np.dtype:

@@ -6,10 +6,30 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["default_generator", "manual_seed", "seed", "get_rng_state", "set_rng_state", "check_rng_state"]
+from neograd.autograd import backend
+
+__all__ = [
+    "default_generator",
+    "device_generator",
+    "manual_seed",
+    "seed",
+    "get_rng_state",
+    "set_rng_state",
+    "check_rng_state",
+]
 
 default_generator = np.random.Generator(np.random.PCG64())
 """The generator behind rand, randn, randint, randperm and neograd.nn's initialisation."""
+
+
+def device_generator(device: Any = None) -> Any:
+    """The generator random values on ``device`` come from: the CPU's :data:`default_generator`
+    (``device`` None or the CPU), or the GPU's (see ``neograd.cuda.default_generator``)."""
+    if device is None or device is backend.cpu or backend.as_device(device).type == "cpu":
+        return default_generator
+    from neograd.autograd import cuda
+
+    return cuda.default_generator(device)
 
 
 def manual_seed(seed: int) -> np.random.Generator:

@@ -1038,7 +1038,7 @@ class Tensor:
 
 
 def _scaled(other: Any, alpha: _float) -> Any:
-    return (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
+    return (other.data if isinstance(other, Tensor) else backend.asarray(other)) * alpha
 
 
 def _index(index: Any, like: Any = None) -> Any:

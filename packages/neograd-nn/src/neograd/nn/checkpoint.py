@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Tensor
+from neograd.autograd import Tensor, backend
 from neograd.autograd.random import check_rng_state, get_rng_state, set_rng_state
 from neograd.nn.module import Module
 from neograd.nn.serialization import _fsync_directory, atomic_write, load, load_metadata, save
@@ -210,7 +210,7 @@ class Checkpoint:
         arrays: dict[str, np.ndarray] = {}
         model_state = self.model.state_dict()
         for key, tensor in model_state.items():
-            arrays["model/" + key] = tensor.data
+            arrays["model/" + key] = backend.to_numpy(tensor.data)  # (from a GPU: to the host)
         state = {
             "model": list(model_state),
             "optimizer": None
@@ -443,9 +443,9 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], prefix: str, where: str =
         return int(value)
     if isinstance(value, float) and not isinstance(value, np.generic):
         return value if math.isfinite(value) else {"__float__": repr(value)}
-    if isinstance(value, (np.ndarray, np.generic, Tensor)):
+    if isinstance(value, (np.ndarray, np.generic, Tensor)) or backend.is_device_array(value):
         key = f"{prefix}/{len(arrays)}"
-        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        array = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
         if array.dtype.kind not in "biuf":
             raise TypeError(f"Checkpoint.add: {where} has dtype {array.dtype}, which cannot be saved")
         arrays[key] = array

@@ -18,9 +18,10 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from neograd.autograd import Tensor, no_grad
+from neograd.autograd import Tensor, backend, no_grad
 from neograd.autograd.dtypes import as_dtype
 from neograd.autograd.hooks import RemovableHandle
+from neograd.autograd.tensor import _to_arguments
 from neograd.nn.module_hooks import BackwardHook
 
 __all__ = ["Module", "Parameter", "Model", "Layer"]
@@ -66,6 +67,13 @@ class Parameter(Tensor):
         # NOTE: copy.deepcopy(model) must give Parameters back (not plain tensors), with
         # their own copy of the values
         return (Parameter, (self.data, self.requires_grad))
+
+
+def _moved(array: Any, device: Any, dtype: np.dtype | None) -> Any:
+    """``array`` on ``device`` and, if it is floating, of ``dtype`` (either may be None: unchanged)."""
+    if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
+        array = array.astype(dtype)
+    return array if device is None else backend.to_device(array, device)
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -602,17 +610,36 @@ class Module:
         fn(self)
         return self
 
-    def to(self: M, dtype: Any) -> M:
-        """Convert the floating parameters and buffers to ``dtype``, in place (e.g. ``float64``)."""
-        d = as_dtype(dtype)
-        if d.kind != "f":
+    def to(self: M, *args: Any, **kwargs: Any) -> M:
+        """Move the parameters and buffers to a device and/or convert the floating ones to a dtype, in place.
+
+        As torch.nn.Module.to: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)`` (its device and dtype); returns the module itself. Parameters stay the
+        same objects (an optimizer made before keeps working), and so do their gradients' places.
+
+        Example:
+            >>> model = Linear(2, 3).to("cuda")        # or .cuda()
+            >>> model = model.to(float64)
+        """
+        dev, dtype, _ = _to_arguments(args, kwargs)
+        d = None if dtype is None else as_dtype(dtype)
+        if d is not None and d.kind != "f":
             raise TypeError(f"to: nn.Module.to only accepts floating dtypes, got {d}")
+        if dev is not None:
+            backend.to_device(np.empty(0), dev)  # checks the device (and CuPy) before anything moves
         for t in [*self.parameters(), *self.buffers()]:
-            if t.data.dtype.kind == "f" and t.data.dtype != d:
-                t.data = t.data.astype(d)
-                if t.grad is not None:
-                    t.grad = Tensor._make(t.grad.data.astype(d))
+            t.data = _moved(t.data, dev, d)
+            if t.grad is not None:
+                t.grad = Tensor._make(_moved(t.grad.data, dev, d))
         return self
+
+    def cuda(self: M, device: Any = None) -> M:
+        """Move every parameter and buffer to a GPU (``device``: its index or device; default: current)."""
+        return self.to("cuda" if device is None else backend.as_device(device))
+
+    def cpu(self: M) -> M:
+        """Move every parameter and buffer to the CPU, in place; returns self."""
+        return self.to("cpu")
 
     def float(self: M) -> M:
         """Convert every floating parameter and buffer to float32, in place; returns self."""
@@ -673,7 +700,7 @@ class Module:
                 continue
             value = state_dict[key]
             array = value.data if isinstance(value, Tensor) else value
-            if not isinstance(array, np.ndarray):
+            if not isinstance(array, np.ndarray) and not backend.is_device_array(array):
                 errors.append(
                     f'While copying "{key}": expected a Tensor or ndarray, got {type(value).__name__}'
                 )

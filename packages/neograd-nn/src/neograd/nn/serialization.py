@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from neograd.autograd import Tensor
+from neograd.autograd import Tensor, backend
 
 __all__ = ["save", "load", "load_metadata", "atomic_write"]
 
@@ -105,7 +105,7 @@ def save(
             _write_npz(f, arrays)
 
 
-def load(path: PathLike, format: str | None = None) -> dict[str, Tensor]:
+def load(path: PathLike, format: str | None = None, *, map_location: Any = None) -> dict[str, Tensor]:
     """Read a file written by :func:`save` (or by safetensors / ``np.savez``) into a dict of tensors.
 
     Nothing is unpickled. The whole file is validated before any tensor is read: a
@@ -117,6 +117,10 @@ def load(path: PathLike, format: str | None = None) -> dict[str, Tensor]:
         path: the file.
         format: ``"safetensors"`` or ``"npz"`` (None: ``.npz`` files by extension, else
             safetensors).
+        map_location: where the tensors go, as torch.load's: None or ``"cpu"`` (the CPU),
+            a device or its string (``"cuda:0"``), a dict mapping the saved location
+            (always ``"cpu"``: files hold no device) to a device, or a callable
+            ``f(tensor, "cpu")`` returning the tensor to use.
 
     Returns:
         The tensors by name, in the file's order (new leaf tensors that own their memory).
@@ -124,11 +128,41 @@ def load(path: PathLike, format: str | None = None) -> dict[str, Tensor]:
 
     Example:
         >>> model.load_state_dict(load("model.safetensors"))
+        >>> gpu_state = load("model.safetensors", map_location="cuda")
     """
     fmt = _resolve_format("load", path, format)
+    place = _map_location(map_location)
     with open(path, "rb") as f:
         arrays = _read_safetensors(f, path) if fmt == "safetensors" else _read_npz(f, path)
-    return {name: Tensor._make(array) for name, array in arrays.items()}
+    return {name: place(Tensor._make(array)) for name, array in arrays.items()}
+
+
+def _map_location(map_location: Any) -> Any:
+    """A function placing one loaded (CPU) tensor as ``map_location`` says, checked before reading."""
+    if map_location is None:
+        return lambda t: t
+    if isinstance(map_location, dict):
+        target = map_location.get("cpu")
+        return _map_location(target)
+    if callable(map_location) and not isinstance(map_location, (str, backend.device)):
+
+        def call(t: Tensor) -> Tensor:
+            out = map_location(t, "cpu")
+            if out is None:
+                return t
+            if not isinstance(out, Tensor):
+                raise TypeError(
+                    f"load: map_location returned a {type(out).__name__}, expected a Tensor or None"
+                )
+            return out
+
+        return call
+    try:
+        dev = backend.as_device(map_location)
+    except (TypeError, RuntimeError) as e:
+        raise TypeError(f"load: map_location must be a device, a string, a dict or a callable: {e}") from None
+    backend.to_device(np.empty(0), dev)  # no CuPy or no such GPU: the error now, before reading
+    return lambda t: t.to(dev)
 
 
 def load_metadata(path: PathLike) -> dict[str, str]:
@@ -192,6 +226,8 @@ def _arrays_to_save(state_dict: Any) -> dict[str, np.ndarray]:
         if name == "__metadata__":
             raise ValueError("save: '__metadata__' is reserved by safetensors; pass metadata= instead")
         array = value.data if isinstance(value, Tensor) else value
+        if backend.is_device_array(array):  # a GPU tensor: its values are copied to the host
+            array = backend.to_numpy(array)
         if isinstance(array, np.generic):  # a NumPy scalar: a 0-d array
             array = np.asarray(array)
         if not isinstance(array, np.ndarray):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Tensor, enable_grad, inplace
+from neograd.autograd import Tensor, backend, enable_grad, inplace
 
 __all__ = ["Optimizer", "ParamsT"]
 
@@ -69,6 +69,11 @@ def _as_list(params: Any, where: str) -> list[Any]:
         raise TypeError(
             f"{where}: params must be an iterable of Tensors or dicts, got {type(params).__name__}"
         ) from None
+
+
+def _is_array(value: Any) -> bool:
+    """Whether ``value`` is an array of optimizer state (NumPy's, or CuPy's on a GPU)."""
+    return isinstance(value, np.ndarray) or backend.is_device_array(value)
 
 
 class Optimizer:
@@ -333,11 +338,12 @@ class Optimizer:
         restored: dict[str, Any] = {}
         for key, init in expected.items():
             value = saved[key]
-            if isinstance(init, np.ndarray) or (init is None and value is not None):
-                if not isinstance(value, np.ndarray) or value.shape != p.shape:
-                    got = value.shape if isinstance(value, np.ndarray) else type(value).__name__
+            if _is_array(init) or (init is None and value is not None):
+                if not _is_array(value) or value.shape != p.shape:
+                    got = value.shape if _is_array(value) else type(value).__name__
                     raise ValueError(f"{where}: {key!r} should be an array of shape {p.shape}, got {got}")
-                restored[key] = np.array(value, dtype=p.dtype)  # a copy, in the parameter's dtype
+                # a copy, in the parameter's dtype, on the parameter's device
+                restored[key] = backend.to_device(value, p.device).astype(p.dtype, copy=True)
             elif init is None:
                 restored[key] = None
             else:

@@ -86,7 +86,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state["momentum_buffer"]
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(grad, dtype=param.dtype)  # a copy
+                buf = state["momentum_buffer"] = np.copy(grad).astype(param.dtype, copy=False)  # a copy
             else:
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad

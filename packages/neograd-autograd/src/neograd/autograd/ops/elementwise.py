@@ -104,6 +104,8 @@ def _pair_with(t: Tensor, other: Any, dtype: np.dtype) -> tuple[Any, Any]:
     if isinstance(other, np.ndarray) and dtype.kind == "f" and other.dtype.kind != "f":
         return t, other.astype(dtype)
     if not isinstance(other, (np.ndarray, list, tuple)):  # numbers were handled above
+        if backend.is_device_array(other):  # a GPU array, as an ndarray above
+            return t, other.astype(dtype) if dtype.kind == "f" and other.dtype.kind != "f" else other
         raise TypeError(f"unsupported operand of type {type(other).__name__} for a tensor operation")
     return t, other
 

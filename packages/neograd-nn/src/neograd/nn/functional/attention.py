@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Function, Tensor, cat, from_numpy, softmax, zeros
-from neograd.autograd.random import default_generator
+from neograd.autograd import Function, Tensor, backend, cat, from_numpy, softmax, zeros
+from neograd.autograd.random import device_generator
 from neograd.nn.functional.dropout import dropout
 from neograd.nn.functional.linear import _ones, linear
 
@@ -43,11 +43,7 @@ class ScaledDotProductAttention(Function):
         # NOTE: softmax subtracts each row's max so that exp cannot overflow; when every
         # score is within +-_EXP_SAFE the shift changes nothing but rounding, and NumPy's
         # max over a short last axis costs as much as the rest of the forward: skip it then
-        if (
-            s.dtype.itemsize >= 4
-            and -_EXP_SAFE < s.min(initial=np.inf)
-            and s.max(initial=-np.inf) < _EXP_SAFE
-        ):
+        if s.dtype.itemsize >= 4 and (s.size == 0 or (-_EXP_SAFE < s.min() and s.max() < _EXP_SAFE)):
             p = np.exp(s, out=s)
             if allowed is not None:
                 p *= allowed
@@ -58,7 +54,8 @@ class ScaledDotProductAttention(Function):
             m[~np.isfinite(m)] = 0  # a row that masks every key: probabilities 0, as torch's CPU kernels
             s -= m
             p = np.exp(s, out=s)
-        total = (p @ _ones(p.shape[-1], p.dtype))[..., None]  # NOTE: row sums as one matmul (7x faster)
+        # NOTE: row sums as one matmul (7x faster)
+        total = (p @ _ones(p.shape[-1], p.dtype, backend.device_of(p)))[..., None]
         total[total == 0] = 1
         p /= total
         ctx.scale, ctx.keep, ctx.allowed = scale, keep, allowed
@@ -102,10 +99,11 @@ _EXP_SAFE = 60.0
 
 
 @functools.lru_cache(maxsize=32)
-def _causal_mask(target_len: int, source_len: int) -> np.ndarray:
-    """True on and below the diagonal (query i sees keys 0..i), read-only and cached."""
-    mask = np.tril(np.ones((target_len, source_len), bool))
-    mask.flags.writeable = False
+def _causal_mask(target_len: int, source_len: int, device: backend.device = backend.cpu) -> np.ndarray:
+    """True on and below the diagonal (query i sees keys 0..i), read-only and cached (one per device)."""
+    mask = np.tril(backend.create(device, "ones", (target_len, source_len), bool))
+    if device.type == "cpu":
+        mask.flags.writeable = False
     return mask
 
 
@@ -210,7 +208,7 @@ def scaled_dot_product_attention(
             raise ValueError(
                 f"{op}: give attn_mask or is_causal=True, not both (torch documents it an error)"
             )
-        allowed = _causal_mask(target_len, source_len)
+        allowed = _causal_mask(target_len, source_len, query.device)
     elif attn_mask is not None:
         _check_tensor(op, "attn_mask", attn_mask)
         if attn_mask.dtype != np.bool_ and not attn_mask.is_floating_point():
@@ -236,9 +234,9 @@ def scaled_dot_product_attention(
     keep = None
     if dropout_p > 0:
         if dropout_p == 1:
-            keep = np.zeros(weights_shape, query.dtype)
+            keep = np.zeros_like(query.data, shape=weights_shape)
         else:
-            draw = default_generator.random(weights_shape, dtype=np.float32)
+            draw = device_generator(query.device).random(weights_shape, dtype=np.float32)
             keep = (draw >= dropout_p) * query.dtype.type(1 / (1 - dropout_p))
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     return ScaledDotProductAttention.apply(query, key, value, mask, allowed=allowed, scale=factor, keep=keep)

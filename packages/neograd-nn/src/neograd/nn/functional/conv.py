@@ -30,9 +30,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from neograd.autograd import Function, Tensor
+from neograd.autograd import Function, Tensor, backend
 from neograd.autograd.ops._args import is_int
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -43,7 +42,7 @@ Pads = tuple[tuple[int, int], ...]
 # ---- helpers shared with pooling.py: channels-last arrays (N, *spatial, C) -------------------
 def channels_last(x: np.ndarray) -> np.ndarray:
     """(N, C, *spatial) -> C-contiguous (N, *spatial, C): free when x already has that memory layout."""
-    return np.ascontiguousarray(x.transpose(0, *range(2, x.ndim), 1))
+    return backend.ascontiguousarray(x.transpose(0, *range(2, x.ndim), 1))
 
 
 def channels_first(x: np.ndarray) -> np.ndarray:
@@ -77,7 +76,11 @@ def pad_spatial(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     d = len(pads)
     shape = (x.shape[0], *[n + lo + hi for n, (lo, hi) in zip(x.shape[1 : 1 + d], pads)], *x.shape[1 + d :])
     # NOTE: np.pad costs tens of microseconds of Python per call; filling and copying is cheaper
-    out = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
+    out = (
+        np.zeros_like(x, order="C", shape=shape)
+        if value == 0
+        else np.full_like(x, value, order="C", shape=shape)
+    )
     out[(slice(None), *[slice(lo, lo + n) for n, (lo, _) in zip(x.shape[1 : 1 + d], pads)])] = x
     return out
 
@@ -114,7 +117,7 @@ def windows(
         *xp.strides[1 + d :],
     )
     shape = (xp.shape[0], *out, *kernel, *xp.shape[1 + d :])
-    return as_strided(xp, shape, strides, writeable=False)
+    return backend.as_strided(xp, shape, strides)  # read-only
 
 
 def add_windows(
@@ -131,10 +134,13 @@ def add_windows(
     ``part(k)``, of shape (N, *out, ...), holds the k-th element (kernel offsets in C order)
     of every window; the result has ``shape`` (N, *padded, ...). Overlapping windows accumulate.
     """
-    x = np.zeros(shape, dtype)
+    x = None
     # one strided slice-add per kernel offset (9 for a 3x3 kernel), each over all windows at once
     for k, offset in enumerate(np.ndindex(*kernel)):
-        x[window_slices(offset, stride, dilation, out)] += part(k)
+        values = part(k)
+        if x is None:  # (made like the parts: on their device)
+            x = np.zeros_like(values, dtype, order="C", shape=shape)
+        x[window_slices(offset, stride, dilation, out)] += values
     return x
 
 
@@ -227,7 +233,7 @@ def _to_rows(y: np.ndarray, groups: int) -> np.ndarray:
 def _from_rows(rows: np.ndarray, n: int, spatial: Sequence[int]) -> np.ndarray:
     """(groups, N * prod(spatial), C/groups) -> (N, C, *spatial), a view of channels-last memory."""
     groups, _, cg = rows.shape
-    y = np.ascontiguousarray(rows.transpose(1, 0, 2))  # free for groups == 1
+    y = backend.ascontiguousarray(rows.transpose(1, 0, 2))  # free for groups == 1
     return channels_first(y.reshape(n, *spatial, groups * cg))
 
 
@@ -242,7 +248,7 @@ def _weight_from_rows(rows: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """The inverse of _weight_rows: a C-contiguous array of the weight's ``shape``."""
     a, b = shape[:2]
     w = rows.reshape(a, -1, b).transpose(0, 2, 1)
-    return np.ascontiguousarray(w).reshape(shape)
+    return backend.ascontiguousarray(w).reshape(shape)
 
 
 # ---- the ops ---------------------------------------------------------------------------------

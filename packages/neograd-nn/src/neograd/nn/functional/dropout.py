@@ -7,8 +7,8 @@ import warnings
 
 import numpy as np
 
-from neograd.autograd import Tensor
-from neograd.autograd.random import default_generator
+from neograd.autograd import Tensor, backend
+from neograd.autograd.random import device_generator
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
 
@@ -33,10 +33,12 @@ def dropout(
     if not training or p == 0:
         return input
     if p == 1:
-        return input * np.zeros((), input.dtype)
-    rng = default_generator if generator is None else generator
+        return input * np.zeros_like(input.data, shape=())
+    rng = device_generator(input.device) if generator is None else generator
     # NOTE: the mask holds the scale itself, so the whole layer is one multiplication
-    mask = (rng.random(input.shape, dtype=np.float32) >= p) * np.asarray(1 / (1 - p), input.dtype)
+    mask = (rng.random(input.shape, dtype=np.float32) >= p) * backend.asarray(
+        1 / (1 - p), input.dtype, like=input.data
+    )
     return input * mask
 
 
@@ -54,11 +56,13 @@ def _feature_dropout(
     if not training or p == 0:
         return input
     if p == 1:
-        return input * np.zeros((), input.dtype)
-    rng = default_generator if generator is None else generator
+        return input * np.zeros_like(input.data, shape=())
+    rng = device_generator(input.device) if generator is None else generator
     # one draw per (sample, channel), broadcast over the channel's positions
     shape = input.shape[:2] + (1,) * (input.ndim - 2)
-    mask = (rng.random(shape, dtype=np.float32) >= p) * np.asarray(1 / (1 - p), input.dtype)
+    mask = (rng.random(shape, dtype=np.float32) >= p) * backend.asarray(
+        1 / (1 - p), input.dtype, like=input.data
+    )
     return input * mask
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Function, Tensor
+from neograd.autograd import Function, Tensor, backend
 
 __all__ = ["linear", "bilinear"]
 
@@ -44,8 +44,12 @@ class Linear(Function):
                 grad_x = grad_x.reshape(x.shape)
         grad_w = g2.T @ _rows(x) if need_w else None
         # NOTE: db as ones @ g, one BLAS call: NumPy sums a narrow (batch, 10) array over
-        # axis 0 row by row, up to 5x slower (both add in float32, neither pairwise)
-        grad_b = _ones(g2.shape[0], g2.dtype) @ g2 if need_b else None
+        # axis 0 row by row, up to 5x slower (both add in float32, neither pairwise); on a
+        # GPU (CuPy arrays) the plain sum is the fast one
+        if need_b:
+            grad_b = _ones(g2.shape[0], g2.dtype) @ g2 if type(g2) is np.ndarray else g2.sum(axis=0)
+        else:
+            grad_b = None
         return grad_x, grad_w, grad_b
 
 
@@ -56,10 +60,11 @@ def _rows(a: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=16)
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+def _ones(n: int, dtype: np.dtype, device: backend.device = backend.cpu) -> np.ndarray:
     """n ones, read-only and cached: every bias gradient needs them (np.ones costs 1 us a call)."""
-    ones = np.ones(n, dtype)
-    ones.flags.writeable = False
+    ones = backend.create(device, "ones", n, dtype)
+    if device.type == "cpu":
+        ones.flags.writeable = False
     return ones
 
 

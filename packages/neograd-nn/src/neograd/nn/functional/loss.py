@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Function, Tensor, where
+from neograd.autograd import Function, Tensor, backend, where
 from neograd.autograd.ops.elementwise import Clamp, Log, Log1p, Sigmoid
 from neograd.autograd.ops.reduce import LogSoftmax, Softmax
 from neograd.nn.functional.activation import Softplus
@@ -123,7 +123,7 @@ class MseLoss(Function):
         if reduction == "none":
             return loss
         with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan, as torch
-            return np.asarray(
+            return backend.asarray(
                 np.add.reduce(loss, axis=None) / (loss.size if reduction == "mean" else 1), x.dtype
             )
 
@@ -226,7 +226,7 @@ class BinaryCrossEntropy(Function):
             loss = (y - 1) * log_1mx - y * log_x
             if reduction == "none":
                 return loss
-            return np.asarray(
+            return backend.asarray(
                 np.add.reduce(loss, axis=None) / (x.size if reduction == "mean" else 1), x.dtype
             )
 
@@ -347,7 +347,8 @@ def binary_cross_entropy_with_logits(
         )
     pw = None
     if pos_weight is not None:
-        pw = np.asarray(pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight, dtype=input.dtype)
+        pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
+        pw = backend.asarray(pw, dtype=input.dtype, like=input.data)
         try:
             np.broadcast_shapes(pw.shape, input.shape)
         except ValueError:
@@ -373,7 +374,7 @@ def _class_dim(op: str, input: Tensor) -> int:
 def _class_weights(op: str, weight: Any, num_classes: int, dtype: np.dtype) -> np.ndarray | None:
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
+    w = backend.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
     if w.shape != (num_classes,):
         raise ValueError(
             f"{op}: weight should have one value per class, shape ({num_classes},), got {w.shape}"
@@ -396,7 +397,7 @@ def _index_coefficients(
     times the class weights, and zero at ignored positions; the divisor is the total
     weight of the targets that are not ignored (torch's weighted mean).
     """
-    idx = target.data if isinstance(target, Tensor) else np.asarray(target)
+    idx = target.data if isinstance(target, Tensor) else backend.asarray(target, like=input.data)
     expected = input.shape[:dim] + input.shape[dim + 1 :]
     if idx.shape != expected:
         raise ValueError(
@@ -409,14 +410,14 @@ def _index_coefficients(
         bad = kept.min() if kept.min() < 0 else kept.max()
         raise IndexError(f"{op}: target {bad} is out of bounds for {num_classes} classes")
     safe = np.expand_dims(np.where(valid, idx, 0), dim)
-    coef = np.zeros(input.shape, input.dtype)
+    coef = np.zeros_like(input.data)
     np.put_along_axis(coef, safe, 1, axis=dim)
     picked = (
         valid.astype(input.dtype) if weight is None else np.where(valid, weight[np.where(valid, idx, 0)], 0)
     )
     coef *= np.expand_dims(picked * (1 - smoothing), dim)
     if smoothing:
-        spread = np.ones(num_classes, input.dtype) if weight is None else weight
+        spread = np.ones_like(input.data, shape=(num_classes,)) if weight is None else weight
         shape = [1] * input.ndim
         shape[dim] = num_classes
         coef += (smoothing / num_classes) * spread.reshape(shape) * np.expand_dims(valid, dim)
@@ -447,7 +448,7 @@ class CrossEntropy(Function):
         log_p *= coef
         loss = -log_p.sum()  # NOTE: one pairwise sum over classes and positions at once
         with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan, as torch
-            return np.asarray(loss / (divisor if reduction == "mean" else 1), x.dtype)
+            return backend.asarray(loss / (divisor if reduction == "mean" else 1), x.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Any) -> tuple[Any, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Function, Tensor, no_grad
+from neograd.autograd import Function, Tensor, backend, no_grad
 from neograd.autograd.ops._args import is_int
 from neograd.nn.functional.linear import _ones
 
@@ -172,7 +172,7 @@ def _row_mean(a: np.ndarray) -> np.ndarray:
     if a.dtype.kind == "f" and a.dtype.itemsize >= 4:
         # NOTE: NumPy's reduction over a short last axis (GPT widths of 64) costs ~5x a
         # matrix-vector product with ones, which BLAS runs at full speed
-        return a @ _ones(a.shape[1], a.dtype) / max(a.shape[1], 1)
+        return a @ _ones(a.shape[1], a.dtype, backend.device_of(a)) / max(a.shape[1], 1)
     return a.mean(axis=1)
 
 
@@ -213,7 +213,7 @@ class LayerNorm(Function):
         if isinstance(grad_output, Tensor):  # create_graph: built from Functions, differentiable again
             return _layer_norm_grad(grad_output, x, weight, ctx.eps, (m, d), shape, ctx.needs_input_grad)
         g = grad_output.reshape(m, d)
-        rows = _ones(m, g.dtype)  # column sums as a product with ones: see _row_mean
+        rows = _ones(m, g.dtype, backend.device_of(g))  # column sums as a product with ones: see _row_mean
         gw = (rows @ (g * xhat)).reshape(shape) if need_w else None
         gb = (rows @ g).reshape(shape) if need_b else None
         if not need_x:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Function, Tensor
+from neograd.autograd import Function, Tensor, backend
 from neograd.autograd.ops._args import is_int
 from neograd.nn.functional.conv import (
     Pads,
@@ -112,7 +112,7 @@ def _pool_backward(shape: tuple[int, ...], geometry: Geometry, share: Any, dtype
 
 def _max_step(state: tuple[np.ndarray, ...], v: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
     if not state:  # a copy of the first elements, updated in place from here on
-        return v.copy(), np.zeros(v.shape, np.intp)
+        return v.copy(), np.zeros_like(v, np.intp, order="C")
     best, argmax = state
     argmax[v > best] = k  # strictly greater: the first maximum of a window wins, as in torch
     np.maximum(best, v, out=best)  # NOTE: maximum, not where(): a NaN propagates, as in torch
@@ -225,13 +225,14 @@ def _max_indices(x: np.ndarray, geometry: Geometry, size: Sequence[int], batched
     """torch's return_indices: the flat index (i * W + j) of each maximum in its input plane."""
     kernel, stride, dilation, out, pads = geometry
     _, argmax = _pool_forward(x, geometry, -np.inf, _max_step)  # (N, *out, C)
-    index = np.zeros(argmax.shape, np.int64)
+    index = np.zeros_like(argmax, np.int64)
+    dev = backend.device_of(x)
     for axis, (b, s, dl, (lo, _), n) in enumerate(
         zip(np.unravel_index(argmax, kernel), stride, dilation, pads, size)
     ):
-        position = np.arange(out[axis]).reshape((-1,) + (1,) * (len(out) - axis)) * s
+        position = backend.create(dev, "arange", out[axis]).reshape((-1,) + (1,) * (len(out) - axis)) * s
         index = index * n + position + b * dl - lo
-    index = np.ascontiguousarray(channels_first(index))
+    index = backend.ascontiguousarray(channels_first(index))
     return Tensor._make(index if batched else index[0])
 
 
@@ -256,6 +257,7 @@ def _avg_pool(
     out, pads = _pool_geometry(op, x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
     geometry = (kernel, stride, dilation, out, pads)
     divisor = _divisor(x.shape[2:], geometry, padding, count_include_pad, divisor_override)
+    divisor = backend.to_device(divisor, x.device)  # (made on the host: a small constant)
     y = AvgPoolNd.apply(x, geometry=geometry, divisor=divisor)
     return y if batched else y.squeeze(0)
 
@@ -405,7 +407,10 @@ def _adaptive(op: str, d: int, input: Tensor, output_size: Any) -> Tensor:
         )
     if any(n < 1 for n in size):
         raise RuntimeError(f"{op}: input of shape {input.shape} has an empty spatial dim")
-    matrices = tuple(_adaptive_matrix(n, n if o is None else int(o)) for n, o in zip(size, sizes))
+    matrices = tuple(
+        backend.to_device(_adaptive_matrix(n, n if o is None else int(o)), x.device)
+        for n, o in zip(size, sizes)
+    )
     y = AdaptivePool.apply(x, matrices=matrices)
     return y if batched else y.squeeze(0)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Function, Tensor
+from neograd.autograd import Function, Tensor, backend
 
 __all__ = ["embedding", "one_hot"]
 
@@ -22,17 +22,9 @@ class Embedding(Function):
     @staticmethod
     def backward(ctx: Any, grad_output: np.ndarray) -> tuple[np.ndarray, None]:
         dim = grad_output.shape[-1]
-        grad = np.zeros((ctx.num, dim), grad_output.dtype)
-        indices = ctx.indices.reshape(-1)
-        if indices.size:
-            # a row picked several times gets the sum of its gradients: sorted by index, each
-            # index's gradients are one run, summed by np.add.reduceat
-            # NOTE: several times faster than np.add.at(grad, indices, rows), the obvious form
-            order = np.argsort(indices, kind="stable")
-            picked = indices[order]
-            starts = np.flatnonzero(np.concatenate(([True], picked[1:] != picked[:-1])))
-            rows = grad_output.reshape(-1, dim)[order]
-            grad[picked[starts]] = np.add.reduceat(rows, starts, axis=0)
+        grad = np.zeros_like(grad_output, shape=(ctx.num, dim))
+        # a row picked several times gets the sum of its gradients
+        backend.scatter_add_rows(grad, ctx.indices.reshape(-1), grad_output.reshape(-1, dim))
         if ctx.padding_idx is not None:
             grad[ctx.padding_idx] = 0  # the padding row is never trained
         return grad, None
@@ -63,7 +55,7 @@ def embedding(
     """
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input.data if isinstance(input, Tensor) else backend.asarray(input, like=weight.data)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got dtype {idx.dtype}")
     if weight.ndim != 2:
@@ -100,4 +92,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError(
             f"one_hot: class values must be in [0, {num_classes}), got {idx.min()}..{idx.max()}"
         )
-    return Tensor._make((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+    classes = backend.create(backend.device_of(idx), "arange", num_classes)
+    return Tensor._make((idx[..., None] == classes).astype(np.int64))

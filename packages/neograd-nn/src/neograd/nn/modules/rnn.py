@@ -195,13 +195,18 @@ class RNNBase(Module):
         if value.shape != expected:
             raise ValueError(f"{op}: expected {name} of shape {expected}, got {value.shape}")
 
-    def _initial_states(self, hx: Any, batch: int, batched: bool, dtype: np.dtype) -> list[Tensor]:
+    def _initial_states(
+        self, hx: Any, batch: int, batched: bool, dtype: np.dtype, device: Any = None
+    ) -> list[Tensor]:
         directions = 2 if self.bidirectional else 1
         h_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
         c_shape = (self.num_layers * directions, batch, self.hidden_size)
         if self.mode == "LSTM":
             if hx is None:
-                return [zeros(*h_shape, dtype=dtype), zeros(*c_shape, dtype=dtype)]
+                return [
+                    zeros(*h_shape, dtype=dtype, device=device),
+                    zeros(*c_shape, dtype=dtype, device=device),
+                ]
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0) of tensors, got {type(hx).__name__}")
             self._check_state("h_0 (hx[0])", hx[0], h_shape, batched)
@@ -209,7 +214,7 @@ class RNNBase(Module):
             states = list(hx)
         else:
             if hx is None:
-                return [zeros(*h_shape, dtype=dtype)]
+                return [zeros(*h_shape, dtype=dtype, device=device)]
             self._check_state("hx", hx, h_shape, batched)
             states = [hx]
         return [s if batched else s.unsqueeze(1) for s in states]
@@ -231,7 +236,7 @@ class RNNBase(Module):
             batch_sizes = (batch,) * steps
             x = x.reshape(steps * batch, self.input_size)
             sorted_indices = unsorted_indices = None
-        states = self._initial_states(hx, batch, batched, data.dtype)
+        states = self._initial_states(hx, batch, batched, data.dtype, data.device)
         if sorted_indices is not None:  # the packed columns are in length order: so are the states
             states = [s[:, sorted_indices.data] for s in states]
 

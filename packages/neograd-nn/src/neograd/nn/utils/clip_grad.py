@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from neograd.autograd import Tensor, no_grad
+from neograd.autograd import Tensor, backend, no_grad
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -20,7 +20,7 @@ def _grads(parameters: Parameters) -> list[Tensor]:
 
 def _vector_norm(x: np.ndarray, norm_type: float) -> np.ndarray:
     """The p-norm of ``x`` flattened: (sum |x|^p)^(1/p); max |x| for inf, min for -inf, nonzeros for 0."""
-    return np.asarray(np.linalg.norm(x.reshape(-1), ord=norm_type))
+    return backend.asarray(np.linalg.norm(x.reshape(-1), ord=norm_type))
 
 
 def clip_grad_norm_(
