@@ -313,6 +313,10 @@ class _Runtime:
     def deviceSynchronize() -> None:
         pass
 
+    @staticmethod
+    def getDeviceProperties(device: int) -> dict[str, Any]:
+        return {"name": b"fake GPU (tests/device/fake_cupy.py)"}
+
 
 cuda = types.SimpleNamespace(Device=_DeviceId, runtime=_Runtime())
 

@@ -1,7 +1,8 @@
 """The device API (torch's names): ng.device, Tensor.device/to/cuda/cpu, device= on factories, ng.cuda.
 
-Without CuPy (the CI): no GPU, and asking for one says how to install it. With the fake
-CuPy (fixture ``fake_cuda``): "cuda" tensors exist and behave as torch's.
+Without CuPy (the CI): no GPU, and asking for one says how to install it. With the fixture
+``gpu`` (the fake CuPy, and the real one where there is a GPU): "cuda" tensors exist and
+behave as torch's.
 """
 
 from __future__ import annotations
@@ -85,18 +86,18 @@ def test_manual_seed_does_not_import_cupy(no_cupy: None) -> None:
     assert backend._cupy is None
 
 
-# ---- on the fake GPU ----------------------------------------------------------------------------
-def test_fake_gpu_arrays_refuse_numpy(fake_cuda: Any) -> None:
+# ---- on a GPU (fake or real) -------------------------------------------------------------------------
+def test_gpu_arrays_refuse_numpy(gpu: Any) -> None:
     x = ng.ones(3, device="cuda")
-    assert isinstance(x.data, fake_cuda.ndarray)
+    assert isinstance(x.data, gpu.ndarray)
     with pytest.raises(TypeError):
         np.asarray(x.data)
     with pytest.raises(TypeError):
         x.data + np.ones(3)
 
 
-def test_cuda_is_available_on_the_fake(fake_cuda: Any) -> None:
-    assert ng.cuda.is_available() and ng.cuda.device_count() == 1 and ng.cuda.current_device() == 0
+def test_cuda_is_available_with_a_gpu(gpu: Any) -> None:
+    assert ng.cuda.is_available() and ng.cuda.device_count() >= 1 and ng.cuda.current_device() == 0
     ng.cuda.synchronize()
 
 
@@ -124,7 +125,7 @@ FACTORIES = {
 
 
 @pytest.mark.parametrize("name", list(FACTORIES))
-def test_factories_take_device(name: str, fake_cuda: Any) -> None:
+def test_factories_take_device(name: str, gpu: Any) -> None:
     cpu, gpu = FACTORIES[name]("cpu"), FACTORIES[name]("cuda")
     assert cpu.device == ng.device("cpu")
     assert gpu.device == ng.device("cuda:0") and gpu.is_cuda
@@ -135,7 +136,7 @@ def test_factories_take_device(name: str, fake_cuda: Any) -> None:
         assert FACTORIES[name](d).device == ng.device("cuda:0")
 
 
-def test_like_factories_keep_the_input_device(fake_cuda: Any) -> None:
+def test_like_factories_keep_the_input_device(gpu: Any) -> None:
     x = ng.ones(2, 3, device="cuda")
     for f in (ng.zeros_like, ng.ones_like, ng.empty_like, ng.rand_like, ng.randn_like):
         assert f(x).device == x.device
@@ -143,7 +144,7 @@ def test_like_factories_keep_the_input_device(fake_cuda: Any) -> None:
     assert ng.randint_like(x, 3).device == x.device
 
 
-def test_random_on_the_gpu_is_seeded_by_manual_seed(fake_cuda: Any) -> None:
+def test_random_on_the_gpu_is_seeded_by_manual_seed(gpu: Any) -> None:
     ng.manual_seed(5)
     a = ng.randn(4, device="cuda").cpu().numpy()
     ng.manual_seed(5)
@@ -158,7 +159,7 @@ def test_random_on_the_gpu_is_seeded_by_manual_seed(fake_cuda: Any) -> None:
     assert ng.rand(100, device="cuda").cpu().numpy().min() >= 0
 
 
-def test_to_forms(fake_cuda: Any) -> None:
+def test_to_forms(gpu: Any) -> None:
     x = ng.tensor([1.0, 2.0])
     g = x.to("cuda")
     assert g.device == ng.device("cuda:0") and x.device == ng.device("cpu")
@@ -176,7 +177,7 @@ def test_to_forms(fake_cuda: Any) -> None:
         x.to("cuda", ng.float64, True, False, True)
 
 
-def test_gradients_flow_back_across_devices(fake_cuda: Any) -> None:
+def test_gradients_flow_back_across_devices(gpu: Any) -> None:
     x = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x.cuda()
     assert not y.is_leaf and y.requires_grad
@@ -189,7 +190,7 @@ def test_gradients_flow_back_across_devices(fake_cuda: Any) -> None:
     np.testing.assert_array_equal(w.grad.cpu().numpy(), [3.0, 3.0, 3.0])
 
 
-def test_gpu_tensor_to_numpy_raises_as_torch(fake_cuda: Any) -> None:
+def test_gpu_tensor_to_numpy_raises_as_torch(gpu: Any) -> None:
     x = ng.ones(2, device="cuda")
     with pytest.raises(
         TypeError, match=r"can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu\(\)"
@@ -201,7 +202,7 @@ def test_gpu_tensor_to_numpy_raises_as_torch(fake_cuda: Any) -> None:
     assert x.tolist() == [1.0, 1.0] and ng.tensor(2.0, device="cuda").item() == 2.0
 
 
-def test_mixing_devices_names_both(fake_cuda: Any) -> None:
+def test_mixing_devices_names_both(gpu: Any) -> None:
     a, b = ng.ones(2, device="cuda"), ng.ones(2)
     for op in (lambda: a + b, lambda: b * a, lambda: a @ b, lambda: ng.where(a > 0, a, b)):
         with pytest.raises(RuntimeError, match=r"same device.*(cuda:0 and cpu|cpu and cuda:0)"):
@@ -210,13 +211,13 @@ def test_mixing_devices_names_both(fake_cuda: Any) -> None:
     assert (a + np.float32(1)).device == a.device
 
 
-def test_repr_names_the_device(fake_cuda: Any) -> None:
+def test_repr_names_the_device(gpu: Any) -> None:
     assert repr(ng.tensor([1.0, 2.0], device="cuda")) == "tensor([1., 2.], device='cuda:0')"
     assert repr(ng.ones(1, device="cuda", dtype=ng.float64)) == "tensor([1.], device='cuda:0', dtype=float64)"
     assert f"{ng.tensor(1.5, device='cuda'):.1f}" == "1.5"
 
 
-def test_in_place_ops_and_copy_across_devices(fake_cuda: Any) -> None:
+def test_in_place_ops_and_copy_across_devices(gpu: Any) -> None:
     x = ng.zeros(3, device="cuda")
     x.copy_(ng.tensor([1.0, 2.0, 3.0]))  # as torch: copy_ copies across devices
     x += 1
@@ -233,14 +234,14 @@ def test_in_place_ops_and_copy_across_devices(fake_cuda: Any) -> None:
     np.testing.assert_array_equal(x.cpu().numpy(), [0.0, 0.0, 0.0])
 
 
-def test_tensor_of_a_gpu_tensor_stays_on_the_gpu(fake_cuda: Any) -> None:
+def test_tensor_of_a_gpu_tensor_stays_on_the_gpu(gpu: Any) -> None:
     x = ng.ones(2, device="cuda")
     assert ng.tensor(x).device == x.device
     assert ng.tensor(x, device="cpu").device == ng.device("cpu")
     assert ng.tensor(x.data).device == x.device  # a CuPy array
 
 
-def test_backward_gradient_must_be_on_the_tensor_device(fake_cuda: Any) -> None:
+def test_backward_gradient_must_be_on_the_tensor_device(gpu: Any) -> None:
     x = ng.ones(2, device="cuda", requires_grad=True)
     y = x * 2
     y.backward([1.0, 2.0])  # lists and numbers go to the tensor's device
@@ -249,7 +250,7 @@ def test_backward_gradient_must_be_on_the_tensor_device(fake_cuda: Any) -> None:
         (x * 2).backward(ng.ones(2))
 
 
-def test_multinomial_and_bitwise_on_the_gpu(fake_cuda: Any) -> None:
+def test_multinomial_and_bitwise_on_the_gpu(gpu: Any) -> None:
     p = ng.tensor([[0.0, 1.0, 3.0]], device="cuda")
     s = ng.multinomial(p, 5, replacement=True)
     assert s.device == p.device and s.shape == (1, 5) and 0 not in s.cpu().numpy()
@@ -258,10 +259,11 @@ def test_multinomial_and_bitwise_on_the_gpu(fake_cuda: Any) -> None:
     assert m.all().device == m.device and not m.all().item()
 
 
-def test_auto_removal_frees_gpu_memory_during_backward(fake_cuda: Any) -> None:
+def test_auto_removal_frees_gpu_memory_during_backward(gpu: Any) -> None:
     """The memory pool's used bytes fall while backward runs, as the nodes release what they saved."""
-    pool = fake_cuda.get_default_memory_pool()
+    pool = gpu.get_default_memory_pool()
     gc.collect()
+    base = pool.used_bytes()
     x = ng.randn(256, 256, device="cuda", requires_grad=True)
     h = x
     for _ in range(8):
@@ -269,14 +271,14 @@ def test_auto_removal_frees_gpu_memory_during_backward(fake_cuda: Any) -> None:
     loss = h.sum()
     del h
     gc.collect()
-    before = pool.used_bytes()
+    before = pool.used_bytes() - base
     seen = []
-    x.register_hook(lambda g: seen.append(pool.used_bytes()))
+    x.register_hook(lambda g: seen.append(pool.used_bytes() - base))
     loss.backward()
     gc.collect()
-    after = pool.used_bytes()
+    after = pool.used_bytes() - base
     # before: x and the 8 tanh outputs the nodes saved; after: only x and x.grad (and the loss)
-    size = 256 * 256 * 4
+    size, slack = 256 * 256 * 4, 4096
     assert before >= 9 * size
-    assert after <= 2 * size + 64
-    assert seen and seen[0] <= 3 * size + 64  # the others are freed by the time the last node runs
+    assert after <= 2 * size + slack
+    assert seen and seen[0] <= 3 * size + slack  # the others are freed by the time the last node runs

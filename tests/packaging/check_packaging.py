@@ -184,12 +184,18 @@ def build(dist: Path, versions: dict[str, str]) -> None:
 
 
 # ---- 3. wheelhouse --------------------------------------------------------------------------
+# the GPU extras (neograd-autograd[cuda12], [cuda13]): CuPy wheels of hundreds of MB that only
+# work with an NVIDIA GPU; no install below uses them (tests/device checks them on a GPU)
+GPU_ONLY = {"cupy-cuda12x", "cupy-cuda13x"}
+
+
 def fill_wheelhouse(wheelhouse: Path) -> None:
     packages, _ = load_packages(ROOT)
     third_party = {"scikit-learn"}
     for package in packages.values():
         for text in package.dependencies + package.build_requires:
-            if canonicalize_name(Requirement(text).name) not in packages:
+            name = canonicalize_name(Requirement(text).name)
+            if name not in packages and name not in GPU_ONLY:
                 third_party.add(text)
     run(
         sys.executable,

@@ -72,8 +72,9 @@ def test_the_trees_ranges_admit_the_trees_versions():
     found, _ = load_packages(ROOT)
     problems, passed = range_problems(found)
     assert problems == []
-    # nn, optim -> autograd; distributed, onnx -> autograd and nn; neograd -> all five
-    assert len(passed) == 11
+    # nn, optim -> autograd; distributed, onnx -> autograd and nn; neograd -> all five, and
+    # neograd-autograd again through its extras cuda12 and cuda13
+    assert len(passed) == 13
 
 
 def test_no_file_of_the_tree_hard_codes_a_version():

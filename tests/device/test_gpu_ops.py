@@ -1,7 +1,9 @@
-"""The autograd ops on a fake GPU (fake_cupy.py): same values and gradients as on the CPU.
+"""The autograd ops on a GPU: same values and gradients as on the CPU.
 
-The fake GPU's arrays refuse to turn into NumPy arrays and to mix with them, as CuPy's do,
-so an op that makes a NumPy array where it should use its input's module fails here.
+The ``gpu`` fixture (conftest.py) runs each test on the fake GPU (fake_cupy.py), whose
+arrays refuse to turn into NumPy arrays and to mix with them, as CuPy's do, so an op that
+makes a NumPy array where it should use its input's module fails here; and, where CuPy
+finds a GPU, on the real one too.
 Each case runs on the CPU and on "cuda", forward and backward, and the results must agree
 and stay on their device.
 """
@@ -127,7 +129,7 @@ CASES: dict[str, tuple[Callable[..., Any], list[tuple[tuple[int, ...], str]]]] =
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_op_on_fake_gpu_matches_cpu(name: str, fake_cuda: Any) -> None:
+def test_op_on_the_gpu_matches_cpu(name: str, gpu: Any) -> None:
     fn, specs = CASES[name]
     rng = np.random.default_rng(0)
     arrays = [_draw(rng, shape, kind) for shape, kind in specs]
@@ -144,7 +146,7 @@ def test_op_on_fake_gpu_matches_cpu(name: str, fake_cuda: Any) -> None:
 @pytest.mark.parametrize(
     "name", ["mul", "div", "softmax", "cumprod", "matmul", "gather", "einsum_diag", "var_std"]
 )
-def test_gradcheck_on_fake_gpu(name: str, fake_cuda: Any) -> None:
+def test_gradcheck_on_the_gpu(name: str, gpu: Any) -> None:
     fn, specs = CASES[name]
     rng = np.random.default_rng(1)
     inputs = tuple(ng.tensor(_draw(rng, s, k), device="cuda", requires_grad=True) for s, k in specs)
