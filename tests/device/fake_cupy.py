@@ -25,6 +25,8 @@ import numpy as np
 DEVICE_COUNT = 1
 _current = [0]
 _used_bytes = [0]
+# id(a NumPy array that owns its memory) -> the fake array wrapping it
+_owners: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
 class _DeviceId:
@@ -66,9 +68,11 @@ class ndarray:
             raise TypeError(f"fake cupy: wrapping a {type(array).__name__}")
         self._a = array
         self._device = _DeviceId(_current[0] if device_id is None else device_id)
-        if array.base is None and array.nbytes:  # count owners only, as a memory pool would
-            _used_bytes[0] += array.nbytes
-            weakref.finalize(self, _release, array.nbytes)
+        if array.base is None:
+            _owners[id(array)] = self
+            if array.nbytes:  # count owners only, as a memory pool would
+                _used_bytes[0] += array.nbytes
+                weakref.finalize(self, _release, array.nbytes)
 
     # ---- CuPy's explicit conversions ----
     def get(self) -> np.ndarray:
@@ -91,7 +95,8 @@ class ndarray:
         args = [_unwrap(x, ufunc.__name__) for x in inputs]
         if "out" in kwargs:
             kwargs["out"] = tuple(_unwrap(o, ufunc.__name__) for o in kwargs["out"])
-        result = getattr(ufunc, method)(*args, **kwargs)
+        with np.errstate(all="ignore"):  # CuPy computes inf and nan without warnings
+            result = getattr(ufunc, method)(*args, **kwargs)
         if "out" in kwargs and len(inputs) and method == "__call__":
             outs = [o for o in (self, *inputs) if isinstance(o, ndarray)]
             for o in outs:
@@ -121,7 +126,8 @@ class ndarray:
 
     @property
     def base(self) -> Any:
-        return None if self._a.base is None else self  # enough for "is this a view"
+        """The array owning the memory of this view (None for an owner), as CuPy's base."""
+        return None if self._a.base is None else _owners.get(id(self._a.base))
 
     @property
     def T(self) -> ndarray:
@@ -245,6 +251,9 @@ def _unwrap(x: Any, op: str) -> Any:
 def _wrap(x: Any, device_id: int) -> Any:
     """NumPy results to fake arrays (NumPy scalars to 0-d arrays, as CuPy returns them)."""
     if isinstance(x, np.ndarray):
+        known = _owners.get(id(x)) if x.base is None else None
+        if known is not None and known._a is x:  # the same memory: the same array (as astype(copy=False))
+            return known
         return ndarray(x, device_id)
     if isinstance(x, np.generic):
         return ndarray(np.asarray(x), device_id)

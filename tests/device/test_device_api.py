@@ -282,3 +282,24 @@ def test_auto_removal_frees_gpu_memory_during_backward(gpu: Any) -> None:
     assert before >= 9 * size
     assert after <= 2 * size + slack
     assert seen and seen[0] <= 3 * size + slack  # the others are freed by the time the last node runs
+
+
+def test_changing_a_saved_gpu_array_in_place_is_caught(gpu: Any) -> None:
+    x = ng.randn(3, device="cuda", requires_grad=True)
+    y = x.exp()  # saves its output
+    with ng.no_grad():
+        y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+    w = ng.randn(4, device="cuda", requires_grad=True)
+    z = w.sigmoid()
+    with ng.no_grad():
+        z[1:3].mul_(2)  # a view of the saved output
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.sum().backward()
+
+
+def test_detect_anomaly_on_the_gpu(gpu: Any) -> None:
+    x = ng.tensor([0.0, 1.0], device="cuda", requires_grad=True)
+    with ng.detect_anomaly(), pytest.raises(RuntimeError, match="nan"):
+        (x.sqrt() * 0).sum().backward()

@@ -97,7 +97,67 @@ MODULES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "lstm": (lambda: nn.LSTM(4, 6, batch_first=True), (2, 5, 4)),
     "gru": (lambda: nn.GRU(4, 6), (5, 2, 4)),
     "embedding": (lambda: nn.Embedding(10, 4), "index"),
+    "embedding_padding_idx": (lambda: nn.Embedding(10, 4, padding_idx=0), "index"),
+    "instance_norm2d": (lambda: nn.InstanceNorm2d(3, affine=True), (2, 3, 4, 4)),
+    "prelu_hardswish_mish": (
+        lambda: nn.Sequential(nn.PReLU(), nn.Hardswish(), nn.Mish(), nn.ReLU6()),
+        (3, 5),
+    ),
+    "bilinear": (lambda: _Bilinear(), (3, 4)),
+    "conv_transpose1d": (lambda: nn.ConvTranspose1d(2, 3, 3, stride=2, padding=1), (2, 2, 5)),
+    "avg_pool1d_adaptive1d": (lambda: nn.Sequential(nn.AvgPool1d(2), nn.AdaptiveAvgPool1d(3)), (2, 3, 9)),
+    "upsample_nearest": (lambda: nn.Upsample(scale_factor=2, mode="nearest"), (1, 2, 3, 3)),
+    "upsample_bilinear": (
+        lambda: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+        (1, 2, 3, 3),
+    ),
+    "pad_reflect_replicate": (lambda: _Pads(), (1, 2, 4, 4)),
+    "rnn_relu_bidirectional": (
+        lambda: nn.RNN(4, 5, num_layers=2, nonlinearity="relu", bidirectional=True),
+        (6, 2, 4),
+    ),
+    "lstm_proj": (lambda: nn.LSTM(4, 6, proj_size=3), (5, 2, 4)),
+    "lstm_cell_gru_cell": (lambda: _Cells(), (3, 4)),
+    "transformer_decoder": (lambda: _Decoder(), (2, 5, 8)),
+    "unflatten_identity": (
+        lambda: nn.Sequential(nn.Unflatten(1, (2, 3)), nn.Identity(), nn.Flatten()),
+        (4, 6),
+    ),
 }
+
+
+class _Bilinear(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Bilinear(4, 4, 3)
+
+    def forward(self, x: Any) -> Any:
+        return self.layer(x, x * 2)
+
+
+class _Pads(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return F.pad(x, (1, 2, 2, 1), mode="reflect").sum() + F.pad(x, (1, 1, 1, 1), mode="replicate").sum(0)
+
+
+class _Cells(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm, self.gru = nn.LSTMCell(4, 5), nn.GRUCell(5, 4)
+
+    def forward(self, x: Any) -> Any:
+        h, c = self.lstm(x)
+        return self.gru(h + c)
+
+
+class _Decoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.decoder = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+
+    def forward(self, x: Any) -> Any:
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1]).to(x.device)
+        return self.decoder(x, x * 0.5, tgt_mask=mask, tgt_is_causal=True)
 
 
 class _SelfAttention(nn.Module):
@@ -318,6 +378,43 @@ def test_checkpoint_of_gpu_training(gpu: Any, tmp_path: Path) -> None:
         np.testing.assert_array_equal(_host(p), w)
     for state in optimizer.state.values():
         assert backend.is_device_array(state["momentum_buffer"])
+
+
+def test_packed_sequences_on_the_gpu(gpu: Any) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3, 4)).astype(np.float32)
+    lengths = ng.tensor([5, 3, 2])  # lengths stay on the CPU, as torch requires
+    ng.manual_seed(0)
+    lstm = nn.LSTM(4, 6)
+    twin = copy.deepcopy(lstm).cuda()
+    results = []
+    for model, device in ((lstm, "cpu"), (twin, "cuda")):
+        inp = ng.tensor(x, device=device, requires_grad=True)
+        packed = nn.utils.rnn.pack_padded_sequence(inp, lengths)
+        out, (h, c) = model(packed)
+        padded, _ = nn.utils.rnn.pad_packed_sequence(out)
+        assert padded.device == inp.device and h.device == inp.device
+        (padded.sum() + h.sum() + c.sum()).backward()
+        results.append((_host(padded), _host(inp.grad), _host(h)))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    seqs = [ng.ones(n, 2, device="cuda") for n in (3, 1)]
+    assert nn.utils.rnn.pad_sequence(seqs).device == CUDA
+
+
+def test_one_hot_and_functional_extras_on_the_gpu(gpu: Any) -> None:
+    idx = ng.tensor([0, 2, 1], device="cuda")
+    assert F.one_hot(idx, 3).device == CUDA and F.one_hot(idx).cpu().tolist() == [
+        [1, 0, 0],
+        [0, 0, 1],
+        [0, 1, 0],
+    ]
+    x = ng.randn(2, 3, 4, 4, device="cuda")
+    assert F.interpolate(x, size=(6, 6), mode="bilinear").device == CUDA
+    _, indices = F.max_pool2d(x, 2, return_indices=True)
+    np.testing.assert_array_equal(
+        indices.cpu().numpy(), F.max_pool2d(x.cpu(), 2, return_indices=True)[1].numpy()
+    )
 
 
 def test_dataloader_batches_move_to_the_gpu(gpu: Any) -> None:

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from neograd.autograd import backend
+
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -153,7 +155,7 @@ def _check_gradients(node: Any, grads: Sequence[Any]) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        values = np.asarray(getattr(g, "data", g))
+        values = backend.asarray(getattr(g, "data", g))  # (a GPU array stays on its GPU)
         if values.dtype.kind in "fc" and not np.isfinite(values).all():
             what = "nan" if np.isnan(values).any() else "inf"
             raise RuntimeError(

@@ -181,7 +181,8 @@ class Function:
 
     def _check_versions(self) -> None:
         for s in self.saved:
-            if isinstance(s, np.ndarray) and inplace.changed_since(s, self._epoch):
+            is_array = isinstance(s, np.ndarray) or backend.is_device_array(s)
+            if is_array and inplace.changed_since(s, self._epoch):
                 raise RuntimeError(
                     f"{self!r}: an array saved for backward was modified by an in-place operation "
                     "after it was saved. Compute it out of place (x = x + y instead of x += y), "

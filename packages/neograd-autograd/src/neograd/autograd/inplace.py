@@ -14,6 +14,8 @@ import weakref
 
 import numpy as np
 
+from neograd.autograd import backend
+
 __all__ = ["mark_changed", "changed_since", "epoch"]
 
 _counter = itertools.count(1)
@@ -35,10 +37,10 @@ def mark_changed(*arrays: np.ndarray) -> None:
         for array in arrays:
             # NOTE: written out for the array and its base, not a loop over both: the
             # optimizer calls this every step
-            if isinstance(array, np.ndarray):
+            if isinstance(array, np.ndarray) or backend.is_device_array(array):
                 _stamps[id(array)] = (weakref.ref(array), e)
             base = array.base
-            if isinstance(base, np.ndarray):
+            if base is not None and (isinstance(base, np.ndarray) or backend.is_device_array(base)):
                 _stamps[id(base)] = (weakref.ref(base), e)
         if len(_stamps) > 4096:  # forget arrays that no longer exist
             for k in [k for k, (ref, _) in _stamps.items() if ref() is None]:
@@ -50,7 +52,7 @@ def changed_since(array: np.ndarray, since: int) -> bool:
     if _current[0] <= since:  # nothing at all changed in place since
         return False
     for a in (array, array.base):
-        stamp = _stamps.get(id(a)) if isinstance(a, np.ndarray) else None
+        stamp = _stamps.get(id(a)) if a is not None else None
         if stamp is not None and stamp[0]() is a and stamp[1] > since:
             return True
     return False

@@ -1087,7 +1087,7 @@ def _to_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, A
     return (None if dev is None else backend.as_device(dev)), dtype, _bool(copy)
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: _bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, requires_grad: _bool = False, *, device: Any = None) -> Tensor:
     """Create a tensor from data (a number, a nested list, an ndarray or a Tensor); copies.
 
     dtype rules: Python floats become the default dtype (float32); Python ints become
@@ -1097,9 +1097,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: _boo
     Args:
         data: the values.
         dtype: the dtype to convert to (``ng.float64``, ``np.float64``, ``"float64"``).
+        requires_grad: record operations on this tensor for backward.
         device: where the tensor lives (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a :class:`device`);
             default: the CPU, or the device of ``data`` when it is a GPU array or tensor.
-        requires_grad: record operations on this tensor for backward.
 
     Example:
         >>> tensor([[1., 2.], [3., 4.]], requires_grad=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Tensor, matmul
+from neograd.autograd import Tensor, backend, matmul
 from neograd.autograd.ops._args import is_int
 from neograd.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -69,7 +69,8 @@ def _along(x: Tensor, dim: int, matrix: np.ndarray) -> Tensor:
     moved = x if last else x.transpose(dim, -1)
     # NOTE: one 2-D product (a single BLAS call) is much faster than NumPy's batched matmul
     rows = moved.reshape(-1, moved.shape[-1])
-    y = matmul(rows, matrix.T.astype(x.dtype)).reshape(*moved.shape[:-1], matrix.shape[0])
+    weights = backend.to_device(matrix.T.astype(x.dtype), x.device)  # (made on the host: a small constant)
+    y = matmul(rows, weights).reshape(*moved.shape[:-1], matrix.shape[0])
     return y if last else y.transpose(dim, -1)
 
 

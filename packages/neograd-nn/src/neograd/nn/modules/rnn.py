@@ -552,7 +552,7 @@ class RNNCellBase(Module):
         out = []
         for name, value in states:
             if value is None:
-                out.append(zeros(*expected, dtype=dtype))
+                out.append(zeros(*expected, dtype=dtype, device=input.device))
                 continue
             _check_tensor(op, name, value, dtype)
             if value.shape != expected:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from neograd.autograd import Tensor, cat, full, tensor
+from neograd.autograd import Tensor, backend, cat, full, tensor
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence"]
 
@@ -135,7 +135,9 @@ def pad_sequence(
     )
     valid = (offset >= 0) & (offset < lengths)
     index = np.where(valid, starts + offset, lengths.sum())
-    pad_row = full((1, *sequences[0].shape[1:]), padding_value, dtype=sequences[0].dtype)
+    pad_row = full(
+        (1, *sequences[0].shape[1:]), padding_value, dtype=sequences[0].dtype, device=sequences[0].device
+    )
     rows = cat([*sequences, pad_row])[index]  # (T, B, *)
     return rows.transpose(0, 1) if batch_first else rows
 
@@ -227,9 +229,9 @@ def pad_packed_sequence(
     index = np.where(t < sorted_lengths[None, :], row, data.shape[0])  # (T, packed column)
     lengths = sorted_lengths
     if sequence.unsorted_indices is not None:
-        unsorted = sequence.unsorted_indices.data
+        unsorted = backend.to_numpy(sequence.unsorted_indices.data)  # (the index is built on the host)
         index, lengths = index[:, unsorted], sorted_lengths[unsorted]
-    pad_row = full((1, *data.shape[1:]), padding_value, dtype=data.dtype)
+    pad_row = full((1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
     padded = cat([data, pad_row])[index]
     return (padded.transpose(0, 1) if batch_first else padded), tensor(lengths.astype(np.int64))
 
