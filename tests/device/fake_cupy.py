@@ -82,6 +82,10 @@ class ndarray:
     def device(self) -> _DeviceId:
         return self._device
 
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:  # what marks GPU arrays (CuPy's, torch's, ...)
+        raise TypeError("fake cupy: no device memory to describe")
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise TypeError(
             "Implicit conversion to a NumPy array is not allowed. "

@@ -303,3 +303,15 @@ def test_detect_anomaly_on_the_gpu(gpu: Any) -> None:
     x = ng.tensor([0.0, 1.0], device="cuda", requires_grad=True)
     with ng.detect_anomaly(), pytest.raises(RuntimeError, match="nan"):
         (x.sqrt() * 0).sum().backward()
+
+
+def test_a_cupy_array_becomes_a_gpu_tensor_before_neograd_imports_cupy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fake_cupy
+
+    array = fake_cupy.asarray(np.arange(3.0))  # made by "CuPy" itself, not through neograd
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setattr(backend, "_import_cupy", lambda: (fake_cupy, fake_cupy.cupyx))
+    t = ng.tensor(array)
+    assert t.device == ng.device("cuda:0") and t.cpu().tolist() == [0.0, 1.0, 2.0]

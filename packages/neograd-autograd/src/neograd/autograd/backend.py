@@ -101,6 +101,7 @@ class device:
 
 cpu = device("cpu")
 _cuda_devices: dict[int, device] = {}  # one object per GPU, so Tensor.device costs no allocation
+_counted: dict[int, int] = {}  # id(CuPy module) -> its number of GPUs
 
 # ---- CuPy, imported on first use ----------------------------------------------------------
 # NOTE: the tests replace _cupy by a fake CuPy (tests/device/fake_cupy.py) to run the GPU
@@ -160,7 +161,9 @@ def _resolve(dev: device) -> device:
     if dev.type == "cpu":
         return cpu
     cp = cupy()
-    count = cuda_device_count()
+    count = _counted.get(id(cp))
+    if count is None:  # (once per CuPy module: the GPUs of a process do not change)
+        count = _counted[id(cp)] = cuda_device_count()
     if count == 0:
         raise RuntimeError(f"{dev}: no CUDA GPU is available (CuPy found no device)")
     index = cp.cuda.runtime.getDevice() if dev.index is None else dev.index

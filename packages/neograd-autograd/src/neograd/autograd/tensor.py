@@ -46,6 +46,8 @@ def _to_array(data: Any, dtype: Any = None, device: Any = None) -> np.ndarray:
         return backend.to_device(_to_array(data, dtype), device)
     if isinstance(data, Tensor):
         data = data.data
+    elif hasattr(type(data), "__cuda_array_interface__"):  # CuPy's own array: CuPy is needed from now on
+        backend.cupy()
     if backend.is_device_array(data):  # a GPU array (a tensor's or CuPy's own) stays on its GPU
         arr = data.copy()
     elif isinstance(data, (np.ndarray, np.generic)):  # NumPy scalars keep their dtype too, as in torch
