@@ -194,11 +194,9 @@ def torch_memory(run: Run) -> dict[str, float]:
 
 
 def gpu_name() -> str:
-    import cupy
+    import neograd
 
-    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.runtime.getDevice())
-    name = props["name"]
-    return name.decode() if isinstance(name, bytes) else str(name)
+    return neograd.cuda.get_device_name()
 
 
 def available() -> tuple[bool, bool]:

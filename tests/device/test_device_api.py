@@ -99,6 +99,13 @@ def test_gpu_arrays_refuse_numpy(gpu: Any) -> None:
 def test_cuda_is_available_with_a_gpu(gpu: Any) -> None:
     assert ng.cuda.is_available() and ng.cuda.device_count() >= 1 and ng.cuda.current_device() == 0
     ng.cuda.synchronize()
+    ng.cuda.synchronize("cuda:0")
+    assert isinstance(ng.cuda.get_device_name(), str) and ng.cuda.get_device_name(0)
+    x = ng.ones(1000, device="cuda")
+    assert ng.cuda.memory_allocated() >= x.data.nbytes
+    ng.cuda.empty_cache()
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
+        ng.zeros(2, device=f"cuda:{ng.cuda.device_count()}")
 
 
 FACTORIES = {

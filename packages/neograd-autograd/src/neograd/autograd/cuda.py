@@ -25,6 +25,8 @@ __all__ = [
     "manual_seed",
     "manual_seed_all",
     "memory_allocated",
+    "empty_cache",
+    "get_device_name",
     "default_generator",
 ]
 
@@ -66,6 +68,19 @@ def memory_allocated(device: Any = None) -> int:
     index = current_device() if device is None else backend._resolve(backend.as_device(device)).index
     with cp.cuda.Device(index):
         return int(cp.get_default_memory_pool().used_bytes())
+
+
+def empty_cache() -> None:
+    """Give the GPU memory that CuPy's pool keeps for reuse (freed by tensors) back to the driver."""
+    backend.cupy().get_default_memory_pool().free_all_blocks()
+
+
+def get_device_name(device: Any = None) -> str:
+    """The name of a GPU (default the current one), e.g. ``"NVIDIA H200"``."""
+    cp = backend.cupy()
+    index = current_device() if device is None else backend._resolve(backend.as_device(device)).index
+    name = cp.cuda.runtime.getDeviceProperties(index)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
 
 
 def manual_seed(seed: int) -> None:
