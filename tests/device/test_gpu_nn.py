@@ -422,6 +422,11 @@ def test_dataloader_batches_move_to_the_gpu(gpu: Any) -> None:
     for x, y in ng.utils.data.DataLoader(data, batch_size=4, shuffle=True):
         x, y = x.to("cuda"), y.to("cuda")
         assert x.device == CUDA and y.device == CUDA and y.dtype == np.int64
+    # a dataset already on the GPU gives GPU batches
+    on_gpu = ng.utils.data.TensorDataset(ng.randn(10, 3, device="cuda"), ng.arange(10, device="cuda"))
+    batches = list(ng.utils.data.DataLoader(on_gpu, batch_size=4, shuffle=True))
+    assert len(batches) == 3 and all(x.device == CUDA and y.device == CUDA for x, y in batches)
+    assert sorted(int(v) for _, y in batches for v in y.cpu().tolist()) == list(range(10))
 
 
 def test_init_on_a_gpu_tensor(gpu: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from neograd.autograd import Tensor, default_generator, stack, tensor
+from neograd.autograd import Tensor, backend, default_generator, stack, tensor
 from neograd.nn.utils.data.dataset import Subset, TensorDataset
 
 __all__ = ["DataLoader", "default_collate", "get_batches"]
@@ -67,7 +67,7 @@ def _gather(dataset: Any, indices: list[int]) -> list[Tensor] | None:
     if not isinstance(dataset, TensorDataset) or any(t.requires_grad for t in dataset.tensors):
         return None
     index = np.asarray(indices, dtype=np.int64)
-    return [Tensor._make(t.data[index]) for t in dataset.tensors]
+    return [Tensor._make(t.data[backend.asarray(index, like=t.data)]) for t in dataset.tensors]
 
 
 class DataLoader:
