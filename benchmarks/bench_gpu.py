@@ -33,6 +33,7 @@ import os
 import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -224,9 +225,31 @@ CONFIGS = [  # (workload, batch, run on the CPU too)
 ]
 
 
-def run_all(quick: bool = False) -> dict[str, Any]:
+def measure(
+    workload: str, batch: int, with_cpu: bool, theirs: bool, min_time: float, repeats: int
+) -> dict[str, Any]:
+    """One row of the table: the first losses, memory, then the time of each implementation."""
     import numpy as np
 
+    runs = {"neograd-gpu": Run("neograd", "cuda", workload, batch)}
+    if theirs:
+        runs["torch-gpu"] = Run("torch", "cuda", workload, batch)
+    if with_cpu:
+        runs["neograd-cpu"] = Run("neograd", "cpu", workload, batch)
+    first = {name: float(r.step().item()) for name, r in runs.items()}
+    reference = first["neograd-cpu"] if "neograd-cpu" in first else first.get("torch-gpu")
+    agree = reference is None or all(np.isclose(v, reference, rtol=2e-3) for v in first.values())
+    row: dict[str, Any] = {"workload": workload, "batch": batch, "first_loss": first, "agree": bool(agree)}
+    row["memory_neograd"] = neograd_memory(runs["neograd-gpu"])
+    if theirs:
+        row["memory_torch"] = torch_memory(runs["torch-gpu"])
+    for name, r in runs.items():
+        cpu = name.endswith("cpu")
+        row[name] = r.time(min_time if not cpu else min_time * 2, repeats if not cpu else 2)
+    return row
+
+
+def run_all(quick: bool = False) -> dict[str, Any]:
     ours, theirs = available()
     if not ours:
         sys.exit(
@@ -236,32 +259,20 @@ def run_all(quick: bool = False) -> dict[str, Any]:
     min_time, repeats = (0.1, 2) if quick else (0.3, 3)
     results: dict[str, Any] = {"gpu": gpu_name(), "torch_cuda": theirs, "rows": []}
     for workload, batch, with_cpu in CONFIGS:
-        runs = {"neograd-gpu": Run("neograd", "cuda", workload, batch)}
-        if theirs:
-            runs["torch-gpu"] = Run("torch", "cuda", workload, batch)
-        if with_cpu:
-            runs["neograd-cpu"] = Run("neograd", "cpu", workload, batch)
-        first = {name: float(r.step().item()) for name, r in runs.items()}
-        reference = first["neograd-cpu"] if "neograd-cpu" in first else first.get("torch-gpu")
-        agree = reference is None or all(np.isclose(v, reference, rtol=2e-3) for v in first.values())
-        row: dict[str, Any] = {
-            "workload": workload,
-            "batch": batch,
-            "first_loss": first,
-            "agree": bool(agree),
-        }
-        row["memory_neograd"] = neograd_memory(runs["neograd-gpu"])
-        if theirs:
-            row["memory_torch"] = torch_memory(runs["torch-gpu"])
-        for name, r in runs.items():
-            cpu = name.endswith("cpu")
-            row[name] = r.time(min_time if not cpu else min_time * 2, repeats if not cpu else 2)
+        try:
+            row = measure(workload, batch, with_cpu, theirs, min_time, repeats)
+        except Exception as e:  # one failing workload must not lose the others' figures
+            row = {"workload": workload, "batch": batch, "error": f"{type(e).__name__}: {e}"}
+            row["traceback"] = traceback.format_exc()
+            print(row["traceback"], file=sys.stderr)
         results["rows"].append(row)
         print(format_row(row), flush=True)
     return results
 
 
 def format_row(row: dict[str, Any]) -> str:
+    if "error" in row:
+        return f"{row['workload']:>4} batch {row['batch']:>5}: FAILED {row['error']}"
     ms = {k: row[k] * 1e3 for k in ("neograd-gpu", "torch-gpu", "neograd-cpu") if k in row}
     parts = [f"{row['workload']:>4} batch {row['batch']:>5}:"]
     parts += [f"{k} {v:8.2f} ms" for k, v in ms.items()]
@@ -292,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     results = run_all(args.quick)
     print(f"GPU: {results['gpu']}; torch on CUDA: {results['torch_cuda']}")
     for row in results["rows"]:
-        if row["workload"] in ("mlp", "cnn") and "torch-gpu" in row:
+        if row["workload"] in ("mlp", "cnn") and "torch-gpu" in row and "neograd-gpu" in row:
             ratio = row["neograd-gpu"] / row["torch-gpu"]
             print(
                 f"  target {row['workload']} batch {row['batch']}: {ratio:.2f}x torch (target <= {TARGET}x)"
@@ -300,6 +311,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    if any("error" in row for row in results["rows"]):
+        sys.exit("bench_gpu: some workloads failed (see above)")
     if not all(row["agree"] for row in results["rows"]):
         sys.exit("bench_gpu: the implementations disagree on the first loss (see above)")
 
