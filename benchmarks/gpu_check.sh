@@ -9,6 +9,7 @@
 #   2. device_tests.txt  tests/device: every device test on the real GPU and on the fake CuPy,
 #                        parity with torch on CUDA and gradcheck in float64 on the GPU (test_cuda.py)
 #   3. bench_gpu.txt     benchmarks/bench_gpu.py (bench_gpu.json: the same as JSON)
+#      example_digits_cnn.txt  examples/digits_cnn.py --device cuda: the example trains on the GPU
 #   4. full_suite.txt    the whole test suite with the GPU tests enabled, in the time left
 # The whole run stays within GPU_CHECK_BUDGET seconds (default 560: a device command may run 600);
 # CuPy compiles each new kernel once (cached in ~/.cupy), so a fresh machine's first run is the slowest.
@@ -45,6 +46,7 @@ print(\"neograd.cuda.is_available():\", neograd.cuda.is_available())
 budget=${GPU_CHECK_BUDGET:-560}
 step device_tests 240 python -m pytest tests/device -q -p no:cacheprovider -rs
 step bench_gpu 200 python benchmarks/bench_gpu.py --json "$OUT/bench_gpu.json"
+step example_digits_cnn 90 python examples/digits_cnn.py --device cuda --epochs 5
 left=$((budget - SECONDS))
 if [ "$left" -gt 60 ]; then
     # (tests needing packages the GPU machine lacks, hypothesis or onnx, fail to collect: listed, not fatal)
