@@ -53,6 +53,7 @@ def no_cupy(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(backend, "_cupy", None)
     monkeypatch.setattr(backend, "_import_cupy", missing)
+    monkeypatch.setattr(ng.cuda, "_generators", {})  # (GPU generators made by earlier tests on a GPU)
 
 
 def test_without_cupy_there_is_no_gpu(no_cupy: None) -> None:
