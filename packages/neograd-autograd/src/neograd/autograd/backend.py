@@ -20,7 +20,27 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided as _np_as_strided
 
-__all__ = ["device", "cpu", "array_module", "device_of", "to_device", "as_device"]
+__all__ = [
+    "device",
+    "cpu",
+    "as_device",
+    "cupy",
+    "cuda_device_count",
+    "is_device_array",
+    "array_module",
+    "device_of",
+    "to_device",
+    "create",
+    "asarray",
+    "to_numpy",
+    "same_device_error",
+    "scatter_add",
+    "scatter_add_rows",
+    "as_strided",
+    "ascontiguousarray",
+    "sparse_grid",
+    "max_or_minus_inf",
+]
 
 _INSTALL_HINT = (
     "install CuPy for your CUDA version: pip install neograd-autograd[cuda13] (CUDA 13) "
@@ -210,6 +230,23 @@ def to_device(array: Any, dev: Any) -> Any:
         return cp.asarray(array)
 
 
+def create(dev: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``np.<name>(*args, **kwargs)`` made directly on device ``dev`` (None: the CPU).
+
+    Example:
+        >>> create("cuda", "zeros", (2, 3), np.float32)   # cupy.zeros on the current GPU
+    """
+    if dev is None or dev is cpu:
+        return getattr(np, name)(*args, **kwargs)
+    dev = as_device(dev)
+    if dev.type == "cpu":
+        return getattr(np, name)(*args, **kwargs)
+    dev = _resolve(dev)
+    cp = cupy()
+    with cp.cuda.Device(dev.index):
+        return getattr(cp, name)(*args, **kwargs)
+
+
 def asarray(value: Any, dtype: Any = None, like: Any = None) -> Any:
     """``value`` (an array, a number or nested lists) as an array on the device of ``like``.
 
@@ -255,6 +292,22 @@ def scatter_add(out: Any, index: Any, values: Any) -> None:
         np.add.at(out, index, values)
 
 
+def scatter_add_rows(out: Any, indices: Any, rows: Any) -> None:
+    """``out[indices[i]] += rows[i]`` for a 1-D integer ``indices``, repeated indices accumulating.
+
+    NOTE: on NumPy, sorting by index and summing each index's run with np.add.reduceat is
+    several times faster than np.add.at; CuPy has no reduceat and its scatter_add is fast.
+    """
+    if is_device_array(out):
+        _cupyx.scatter_add(out, indices, rows)
+        return
+    if indices.size:
+        order = np.argsort(indices, kind="stable")
+        picked = indices[order]
+        starts = np.flatnonzero(np.concatenate(([True], picked[1:] != picked[:-1])))
+        out[picked[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+
+
 def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
     """A read-only strided view of ``array`` (sliding windows): np.lib.stride_tricks.as_strided or CuPy's."""
     if is_device_array(array):
@@ -263,21 +316,9 @@ def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> 
     return _np_as_strided(array, shape, strides, writeable=False)
 
 
-def create(dev: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-    """``np.<name>(*args, **kwargs)`` made directly on device ``dev`` (None: the CPU).
-
-    Example:
-        >>> create("cuda", "zeros", (2, 3), np.float32)   # cupy.zeros on the current GPU
-    """
-    if dev is None or dev is cpu:
-        return getattr(np, name)(*args, **kwargs)
-    dev = as_device(dev)
-    if dev.type == "cpu":
-        return getattr(np, name)(*args, **kwargs)
-    dev = _resolve(dev)
-    cp = cupy()
-    with cp.cuda.Device(dev.index):
-        return getattr(cp, name)(*args, **kwargs)
+def ascontiguousarray(x: Any) -> Any:
+    """``np.ascontiguousarray(x)`` on ``x``'s device (NumPy's does not hand CuPy arrays over)."""
+    return np.ascontiguousarray(x) if type(x) is np.ndarray else array_module(x).ascontiguousarray(x)
 
 
 def sparse_grid(shape: tuple[int, ...], like: Any) -> list[Any]:
@@ -300,24 +341,3 @@ def max_or_minus_inf(x: Any, axis: Any) -> Any:
         return x.max(axis=axis, keepdims=True)
     empty = np.max(np.empty(x.shape, x.dtype), axis=axis, keepdims=True, initial=-np.inf)
     return to_device(empty, device_of(x))
-
-
-def ascontiguousarray(x: Any) -> Any:
-    """``np.ascontiguousarray(x)`` on ``x``'s device (NumPy's does not hand CuPy arrays over)."""
-    return np.ascontiguousarray(x) if type(x) is np.ndarray else array_module(x).ascontiguousarray(x)
-
-
-def scatter_add_rows(out: Any, indices: Any, rows: Any) -> None:
-    """``out[indices[i]] += rows[i]`` for a 1-D integer ``indices``, repeated indices accumulating.
-
-    NOTE: on NumPy, sorting by index and summing each index's run with np.add.reduceat is
-    several times faster than np.add.at; CuPy has no reduceat and its scatter_add is fast.
-    """
-    if is_device_array(out):
-        _cupyx.scatter_add(out, indices, rows)
-        return
-    if indices.size:
-        order = np.argsort(indices, kind="stable")
-        picked = indices[order]
-        starts = np.flatnonzero(np.concatenate(([True], picked[1:] != picked[:-1])))
-        out[picked[starts]] += np.add.reduceat(rows[order], starts, axis=0)
