@@ -129,7 +129,42 @@ MODULES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
         lambda: nn.Sequential(nn.Unflatten(1, (2, 3)), nn.Identity(), nn.Flatten()),
         (4, 6),
     ),
+    "max_pool1d_instance_norm1d": (lambda: nn.Sequential(nn.MaxPool1d(2), nn.InstanceNorm1d(3)), (2, 3, 8)),
+    "more_activations": (
+        lambda: nn.Sequential(nn.Hardtanh(), nn.Hardsigmoid(), nn.Sigmoid(), nn.LogSoftmax(-1)),
+        (3, 5),
+    ),
+    "rnn_cell": (lambda: nn.RNNCell(4, 5), (3, 4)),
+    "transformer_encoder": (
+        lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2),
+        (2, 5, 8),
+    ),
+    "module_list_dict": (lambda: _Containers(), (3, 4)),
+    "seed_model_layer": (lambda: _SeedStyle(), (3, 4)),
 }
+
+
+class _Containers(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])
+        self.heads = nn.ModuleDict({"a": nn.Linear(4, 2), "b": nn.Linear(4, 2)})
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x).relu()
+        return self.heads["a"](x) + self.heads["b"](x)
+
+
+class _SeedStyle(nn.Model):
+    """The original project's names: nn.Model, nn.Layer (as in the seed example)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack = nn.Sequential(nn.Linear(4, 3), nn.Sigmoid())
+
+    def forward(self, x: Any) -> Any:
+        return self.stack(x)
 
 
 class _Bilinear(nn.Module):

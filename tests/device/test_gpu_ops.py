@@ -125,6 +125,27 @@ CASES: dict[str, tuple[Callable[..., Any], list[tuple[tuple[int, ...], str]]]] =
     "scatter_add": (lambda a, s: a.scatter_add(0, ng.tensor([[1, 1, 0]]), s), [A(3, 3), A(1, 3)]),
     "index_select": (lambda a: a.index_select(1, ng.tensor([2, 0, 2])), [A(3, 4)]),
     "index_add": (lambda a, s: a.index_add(0, ng.tensor([0, 0]), s), [A(3, 4), A(2, 4)]),
+    "neg_sub_clip": (lambda a, b: ng.neg(ng.subtract(a, b)).clip(-1, 1), [A(2, 3), A(3)]),
+    "logical": (
+        lambda a: ng.where(ng.logical_or(ng.logical_and(a > 0, a < 1), ng.logical_not(a > -1)), a, 2 * a),
+        [A(3, 4)],
+    ),
+    "isnan_isinf": (lambda a: ng.where(ng.isnan(a) | ng.isinf(a) | ~ng.isfinite(a), 0.0, a), [A(5)]),
+    "compare_fns": (
+        lambda a, b: a * (ng.eq(a, b) | ng.ne(a, b) & ng.lt(a, b) | ng.ge(a, b)).float(),
+        [A(4), A(4)],
+    ),
+    "div_rounding": (
+        lambda a: a + ng.div(ng.tensor([7, -7], device=a.device), 2, rounding_mode="floor"),
+        [A(2)],
+    ),
+    "mm_bmm_swapaxes": (
+        lambda a, b: ng.bmm(a, b).swapaxes(1, 2).sum(0) + ng.mm(a[0], b[0]).T,
+        [A(2, 3, 4), A(2, 4, 3)],
+    ),
+    "argmin_min_dim": (lambda a: a.min(0).values + a.argmin(0).float(), [A(3, 4, kind="distinct")]),
+    "concatenate_transpose": (lambda a, b: ng.concatenate([a, b], 1).transpose(0, 1), [A(2, 3), A(2, 2)]),
+    "to_device_round_trip": (lambda a: ng.to_device(a, "cpu").exp().to(a.device) * a, [A(3)]),
 }
 
 
