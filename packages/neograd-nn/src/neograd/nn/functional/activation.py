@@ -169,6 +169,37 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
     return np.abs(p, out=p)
 
 
+# Abramowitz and Stegun 7.1.26: erfc(z) ~ t (a1 + a2 t + ... + a5 t^4) exp(-z^2), t = 1 / (1 + p z),
+# z >= 0, absolute error below 1.5e-7; the a's halved here, so the polynomial gives erfc(z) / 2
+_AS_P = 0.3275911
+_AS_HALF_COEFFS = (1.061405429 / 2, -1.453152027 / 2, 1.421413741 / 2, -0.284496736 / 2, 0.254829592 / 2)
+
+
+def _normal_cdf_float32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Phi(x), exp(-x^2 / 2)) for float32 x, Phi to an absolute error below 3e-7.
+
+    float32 needs no more than that (torch's own float32 gelu, 0.5 (1 + erf), is only
+    accurate to absolute errors), and A&S's five-term form takes ~12 NumPy passes fewer
+    than _normal_cdf's nine terms. Its factor exp(-x^2 / 2) is the density up to
+    1/sqrt(2 pi): returned, so that gelu's backward does not compute it again.
+    """
+    t, q, gauss = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    np.abs(x, out=t)
+    t *= _AS_P * _INV_SQRT_2  # z = |x| / sqrt 2
+    t += 1
+    np.divide(1, t, out=t)
+    np.multiply(t, _AS_HALF_COEFFS[0], out=q)
+    for c in _AS_HALF_COEFFS[1:]:
+        q += c
+        q *= t
+    np.multiply(x, x, out=gauss)
+    gauss *= -0.5
+    np.exp(gauss, out=gauss)
+    q *= gauss  # h = erfc(|x| / sqrt 2) / 2, and Phi = |[x > 0] - h| as in _normal_cdf
+    np.subtract(x > 0, q, out=q)
+    return np.abs(q, out=q), gauss
+
+
 class NormalCdf(Function):
     """Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt 2) / 2; its derivative is the density phi(x)."""
 
@@ -187,7 +218,11 @@ class Gelu(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(x)
-        ctx.cdf = _normal_cdf(x)  # kept: the backward needs Phi(x) again
+        # kept: the backward needs Phi(x) again, and exp(-x^2 / 2) where it came for free
+        if x.dtype == np.float32:
+            ctx.cdf, ctx.gauss = _normal_cdf_float32(x)
+        else:
+            ctx.cdf, ctx.gauss = _normal_cdf(x), None
         return x * ctx.cdf
 
     @staticmethod
@@ -197,10 +232,13 @@ class Gelu(Function):
             pdf = Exp.apply(x * x * -0.5) * _INV_SQRT_2PI
             return grad_output * (NormalCdf.apply(x) + x * pdf)
         # NOTE: plain NumPy in place (out=), and Phi(x) from the forward pass
-        grad = np.multiply(x, x, out=np.empty_like(x))
-        grad *= -0.5
-        np.exp(grad, out=grad)
-        grad *= x
+        if ctx.gauss is not None:
+            grad = np.multiply(ctx.gauss, x, out=np.empty_like(x))
+        else:
+            grad = np.multiply(x, x, out=np.empty_like(x))
+            grad *= -0.5
+            np.exp(grad, out=grad)
+            grad *= x
         grad *= _INV_SQRT_2PI
         grad += ctx.cdf
         grad *= grad_output
@@ -229,7 +267,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
     The exact form computes Phi from erfc to a relative error below 1.2e-7 (float32's
-    rounding), not to float64 precision.
+    rounding), not to float64 precision; on float32 tensors to an absolute error below
+    3e-7, as torch's float32 gelu, with fewer NumPy passes.
     """
     _check("gelu", input)
     if approximate == "none":

@@ -23,6 +23,8 @@ from neograd.autograd import Function, Tensor, backend, where
 from neograd.autograd.ops.elementwise import Clamp, Log, Log1p, Sigmoid
 from neograd.autograd.ops.reduce import LogSoftmax, Softmax
 from neograd.nn.functional.activation import Softplus
+from neograd.nn.functional.attention import _EXP_SAFE
+from neograd.nn.functional.linear import _ones
 
 __all__ = [
     "mse_loss",
@@ -382,6 +384,25 @@ def _class_weights(op: str, weight: Any, num_classes: int, dtype: np.dtype) -> n
     return w
 
 
+def _class_indices(
+    op: str, input: Tensor, target: Any, dim: int, ignore_index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The class-index target as an array, checked against the input, and where it is not ignored."""
+    idx = target.data if isinstance(target, Tensor) else backend.asarray(target, like=input.data)
+    expected = input.shape[:dim] + input.shape[dim + 1 :]
+    if idx.shape != expected:
+        raise ValueError(
+            f"{op}: expected a target of shape {expected} for input of shape {input.shape}, got {idx.shape}"
+        )
+    num_classes = input.shape[dim]
+    valid = idx != ignore_index
+    kept = idx[valid]
+    if kept.size and (kept.min() < 0 or kept.max() >= num_classes):
+        bad = kept.min() if kept.min() < 0 else kept.max()
+        raise IndexError(f"{op}: target {bad} is out of bounds for {num_classes} classes")
+    return idx, valid
+
+
 def _index_coefficients(
     op: str,
     input: Tensor,
@@ -397,18 +418,8 @@ def _index_coefficients(
     times the class weights, and zero at ignored positions; the divisor is the total
     weight of the targets that are not ignored (torch's weighted mean).
     """
-    idx = target.data if isinstance(target, Tensor) else backend.asarray(target, like=input.data)
-    expected = input.shape[:dim] + input.shape[dim + 1 :]
-    if idx.shape != expected:
-        raise ValueError(
-            f"{op}: expected a target of shape {expected} for input of shape {input.shape}, got {idx.shape}"
-        )
+    idx, valid = _class_indices(op, input, target, dim, ignore_index)
     num_classes = input.shape[dim]
-    valid = idx != ignore_index
-    kept = idx[valid]
-    if kept.size and (kept.min() < 0 or kept.max() >= num_classes):
-        bad = kept.min() if kept.min() < 0 else kept.max()
-        raise IndexError(f"{op}: target {bad} is out of bounds for {num_classes} classes")
     safe = np.expand_dims(np.where(valid, idx, 0), dim)
     coef = np.zeros_like(input.data)
     np.put_along_axis(coef, safe, 1, axis=dim)
@@ -472,6 +483,55 @@ class CrossEntropy(Function):
         return grad_x, grad_coef
 
 
+class IndexCrossEntropy(Function):
+    """The common case of cross_entropy: (N, C) logits, class indices, no weights, smoothing or ignored rows.
+
+    loss_n = logsumexp(x_n) - x_n[y_n], and the gradient softmax(x_n) - onehot(y_n): the same
+    numbers as CrossEntropy without its (N, C) array of target coefficients, which costs as
+    much as the rest of the loss on a language model's logits.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, target: np.ndarray, *, reduction: str) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.target, ctx.reduction = target, reduction
+        rows = backend.create(backend.device_of(x), "arange", len(target))  # (on x's device)
+        # NOTE: each row shifted by its max, so that exp cannot overflow; when every logit
+        # is within +-_EXP_SAFE the shift only changes rounding, and the max over the short
+        # rows and the shifted copy cost as much as the rest: then skip them, as attention does
+        if x.dtype.itemsize >= 4 and -_EXP_SAFE < x.min() and x.max() < _EXP_SAFE:
+            top, exp = 0, np.exp(x)
+        else:
+            top = x.max(axis=1)
+            exp = np.exp(np.subtract(x, top[:, None]))
+        # NOTE: row sums by BLAS, see normalization._row_mean
+        total = exp @ _ones(x.shape[1], x.dtype, backend.device_of(x))
+        ctx.exp, ctx.total = exp, total  # the backward's softmax is exp / total
+        loss = np.log(total) + top - x[rows, target]
+        if reduction == "none":
+            return loss
+        with np.errstate(invalid="ignore"):  # no rows: a nan mean, as torch
+            return backend.asarray(loss.sum() / (len(loss) if reduction == "mean" else 1), x.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> tuple[Any, None]:
+        (x,) = ctx.saved_tensors
+        n = len(ctx.target)
+        g = grad_output.reshape(n, 1) if ctx.reduction == "none" else grad_output
+        if ctx.reduction == "mean":
+            g = g / n
+        values = x.data if isinstance(x, Tensor) else x  # (a Tensor under create_graph)
+        rows = backend.create(backend.device_of(values), "arange", n)
+        if isinstance(grad_output, Tensor):  # create_graph: built from Functions, differentiable again
+            onehot = np.zeros_like(values)
+            onehot[rows, ctx.target] = 1
+            return g * (Softmax.apply(x, dim=1) - onehot), None
+        grad = ctx.exp * (1 / ctx.total)[:, None]  # softmax; a new array, so retain_graph can run this again
+        grad[rows, ctx.target] -= 1
+        grad *= g
+        return grad, None
+
+
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -520,6 +580,11 @@ def cross_entropy(
         if w is not None:
             coef = coef * w.reshape((num_classes,) + (1,) * (input.ndim - dim - 1))
         divisor = float(input.data.size // num_classes) if input.data.size else math.nan
+    elif w is None and not label_smoothing and input.ndim == 2:
+        idx, valid = _class_indices("cross_entropy", input, target, dim, ignore_index)
+        if len(idx) and valid.all():
+            return IndexCrossEntropy.apply(input, idx, reduction=reduction)
+        coef, divisor = _index_coefficients("cross_entropy", input, target, dim, None, ignore_index, 0.0)
     else:
         coef, divisor = _index_coefficients(
             "cross_entropy", input, target, dim, w, ignore_index, label_smoothing
