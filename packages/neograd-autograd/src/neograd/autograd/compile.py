@@ -308,16 +308,19 @@ class _Program:
     def __init__(self) -> None:
         self.steps: list[_Step] = []
         self.n_slots = 0
-        self.arg_slots: list[tuple[int, int]] = []  # (slot, argument index)
+        self.arg_slots: list[tuple[int, int, bool]] = []  # (slot, argument index, is it a tensor)
         self.live_tensors: list[Tensor] = []  # tensors read live at replay (parameters, buffers)
         self.live_checks: list[tuple[Tensor, tuple[int, ...], np.dtype]] = []
-        self.module_checks: tuple[Any, ...] = ()  # (modules, their training flags, tables, ids in them)
+        # each module reachable from the step with its training flag; each of their (non-empty)
+        # parameter and buffer tables with the ids of the tensors in it
+        self.module_checks: tuple[tuple[Any, bool], ...] = ()
+        self.table_checks: tuple[tuple[Any, tuple[int, ...]], ...] = ()
         self.objects: list[Any] = []  # optimizers, schedulers, modules called live (for check=True)
         self.result: Any = None
         self.eager_reason: str | None = None
         self.checks_left = CHECK_CALLS
         self.n_ctx = 0
-        self.code: Callable[..., None] = _nothing  # the replay, written out as one function
+        self.code: Callable[..., Any] = _nothing  # the replay, written out as one function
         self.source = ""  # its source (print(step.programs[0].source))
         self.log: list[tuple[str, Any]] | None = None  # check=True: the eager values of a capture
 
@@ -326,28 +329,26 @@ class _Program:
             d = t.data
             if d.shape != shape or d.dtype != dtype:
                 return False
-        if self.module_checks:
-            modules, flags, tables, ids = self.module_checks
-            if [m.training for m in modules] != flags:
+        for m, training in self.module_checks:
+            if m.training != training:
                 return False
-            if [id(v) for table in tables for v in table.values()] != ids:
+        for table, ids in self.table_checks:
+            if tuple(map(id, table.values())) != ids:
                 return False
         return True
 
     def replay(self, inputs: tuple[Any, ...], log: list[tuple[str, Any]] | None = None) -> Any:
-        env: list[Any] = [None] * self.n_slots
-        for k, i in self.arg_slots:
-            a = inputs[i]
-            env[k] = a.data if isinstance(a, Tensor) else a
         if log is None:
-            self.code(env, inputs)
-        else:
-            ctxs: list[Any] = [None] * self.n_ctx
-            for step in self.steps:
-                step.run(env, ctxs, inputs)
-                log.append((step.label, _copies(env, step, inputs)))
-                for k in step.free:
-                    env[k] = None
+            return self.code(inputs)  # all of the below, written out (see _generate)
+        env: list[Any] = [None] * self.n_slots
+        for k, i, is_tensor in self.arg_slots:
+            env[k] = inputs[i].data if is_tensor else inputs[i]
+        ctxs: list[Any] = [None] * self.n_ctx
+        for step in self.steps:
+            step.run(env, ctxs, inputs)
+            log.append((step.label, _copies(env, step, inputs)))
+            for k in step.free:
+                env[k] = None
         return _materialize(self.result, env, as_tensor=True)
 
     def __repr__(self) -> str:
@@ -585,7 +586,7 @@ class _Recorder:
         self.log: list[tuple[str, Any]] | None = [] if log else None
         for i, a in enumerate(inputs):  # array arguments: slots filled from the arguments at replay
             if type(a) is np.ndarray:
-                self.p.arg_slots.append((self.new_slot(a), i))
+                self.p.arg_slots.append((self.new_slot(a), i, False))
 
     # -- slots ---------------------------------------------------------------------------------
     def new_slot(self, array: Any) -> int:
@@ -618,7 +619,7 @@ class _Recorder:
             k = self.new_slot(raw)
             self.live[id(t)] = k
             if id(t) in self.arg_index:
-                self.p.arg_slots.append((k, self.arg_index[id(t)]))
+                self.p.arg_slots.append((k, self.arg_index[id(t)], True))
             else:
                 self.read_live(t, k, raw)
         else:
@@ -796,7 +797,7 @@ class _Recorder:
                 )
 
         step = _Step("guard", f"guard {what}() == {value!r}", where, {k}, ())
-        step.run = check
+        step.run, step.spec = check, (k, convert, value)
         self.add(step)
 
     def inplace(
@@ -1116,7 +1117,9 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
     ns.update(
         _in=_is_in, _make=Tensor._make, _deliver=_deliver, _materialize=_materialize, grad_state=grad_state
     )
-    lines = ["def replay(env, inputs):"]
+    lines = ["def replay(inputs):", f"    env = [None] * {p.n_slots}"]
+    for k, i, is_tensor in p.arg_slots:
+        lines.append(f"    env[{k}] = inputs[{i}]{'.data' if is_tensor else ''}")
 
     def const(name: str, value: Any) -> str:
         ns[name] = value
@@ -1155,11 +1158,16 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
             lines.append(f"    {t}.grad = None")
         elif step.kind == "call" and spec is not None:
             lines.append(f"    {const(f'M{i}', spec[0])}({const(f'O{i}', spec[1])})")
+        elif step.kind == "guard" and spec is not None:  # the kernel runs only to raise its error
+            k, convert, value = spec
+            check = f"{const(f'G{i}', convert)}(env[{k}]) != {const(f'V{i}', value)}"
+            lines.append(f"    if {check}: {const(f'K{i}', step.run)}(env, None, inputs)")
         else:
             lines.append(f"    {const(f'K{i}', step.run)}(env, None, inputs)")
         if step.free:
             lines.append("    " + " = ".join(f"env[{k}]" for k in step.free) + " = None")
-    source = "\n".join([*lines, "    return None"]) + "\n"
+    lines.append(f"    return _materialize({const('R', p.result)}, env, True)")
+    source = "\n".join(lines) + "\n"
     exec(builtins.compile(source, "<ng.compile replay>", "exec"), ns)  # see the NOTE above
     return ns["replay"], source
 
@@ -1239,7 +1247,7 @@ def _capture(
             for restore in reversed(undo):
                 restore()
     program = rec.p
-    program.module_checks = _module_guards(fn, inputs)
+    program.module_checks, program.table_checks = _module_guards(fn, inputs)
     if rec.tainted:
         reason = rec.tainted[0]
         if strict:
@@ -1450,7 +1458,7 @@ def _live_wrapper(rec: _Recorder, method: Any, name: str) -> Callable[..., Any]:
 
 
 # ---- guards on modules ---------------------------------------------------------------------------------
-def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
     """For each module reachable from fn: its train flag and the identity of its parameters and buffers."""
     roots: list[Any] = []
     seen: set[int] = set()
@@ -1479,10 +1487,8 @@ def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[Any
     modules: list[Any] = []
     for root in roots:
         modules.extend(m for m in root.modules() if all(m is not n for n in modules))
-    if not modules:
-        return ()
     tables = [t for m in modules for t in (m.__dict__.get("_parameters"), m.__dict__.get("_buffers")) if t]
-    return modules, [m.training for m in modules], tables, [id(v) for t in tables for v in t.values()]
+    return tuple((m, m.training) for m in modules), tuple((t, tuple(map(id, t.values()))) for t in tables)
 
 
 # ---- check=True ------------------------------------------------------------------------------------------
