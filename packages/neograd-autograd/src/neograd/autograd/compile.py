@@ -1168,8 +1168,16 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
             lines.append("    " + " = ".join(f"env[{k}]" for k in step.free) + " = None")
     lines.append(f"    return _materialize({const('R', p.result)}, env, True)")
     source = "\n".join(lines) + "\n"
-    exec(builtins.compile(source, "<ng.compile replay>", "exec"), ns)  # see the NOTE above
+    exec(_code_of(source), ns)  # see the NOTE above
     return ns["replay"], source
+
+
+@functools.lru_cache(maxsize=64)
+def _code_of(source: str) -> Any:
+    """The compiled source of a replay. Cached: Python's compiler takes ~1 ms on a replay's
+    source, more than a replay, and two recordings that differ only in their constants (shapes
+    of another batch size, another model of the same architecture) have the same source."""
+    return builtins.compile(source, "<ng.compile replay>", "exec")
 
 
 def _generate_backward(i: int, spec: tuple[Any, ...], const: Any, arg: Any) -> list[str]:
