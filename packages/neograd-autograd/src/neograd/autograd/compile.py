@@ -1114,7 +1114,7 @@ def _deliver(target: Any, by_arg: bool, g: np.ndarray, inputs: Any, shared: bool
 
 # ---- the replay written out as one Python function ---------------------------------------------------
 def _generate(p: _Program) -> tuple[Callable[..., None], str]:
-    """The kernels as straight-line Python: forward and backward inline, ctxs and pending
+    """The kernels as straight-line Python: forward and backward inline, slots, ctxs and pending
     gradients in local variables, the other kernels called. It does what the kernels' ``run``
     closures do one after the other (check=True replays those), without their loops."""
     ns: dict[str, Any] = {"ndarray": np.ndarray, "_fit": _fit, "_scalar_fix": _scalar_fix}
@@ -1123,14 +1123,28 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
     )
     lines = ["def replay(inputs):", f"    env = [None] * {p.n_slots}"]
     for k, i, is_tensor in p.arg_slots:
-        lines.append(f"    env[{k}] = inputs[{i}]{'.data' if is_tensor else ''}")
+        lines.append(f"    s{k} = inputs[{i}]{'.data' if is_tensor else ''}")
+    # NOTE: slot k lives in the local variable s{k} (a local is cheaper than env[k]); a kernel
+    # that is called rather than written out gets its slots through env, copied in before
+    # and out after it, and cleared with the local when the slot is dropped
+    in_env: set[int] = set()
+
+    def to_env(keys: Any) -> None:
+        for k in sorted(keys):
+            lines.append(f"    env[{k}] = s{k}")
+            in_env.add(k)
+
+    def from_env(keys: Any) -> None:
+        for k in keys:
+            lines.append(f"    s{k} = env[{k}]")
+            in_env.add(k)
 
     def const(name: str, value: Any) -> str:
         ns[name] = value
         return name
 
     def arg(name: str, x: Any) -> str:
-        return f"env[{x.k}]" if type(x) is _Ref else const(name, x)
+        return f"s{x.k}" if type(x) is _Ref else const(name, x)
 
     for i, step in enumerate(p.steps):
         spec = step.spec
@@ -1152,11 +1166,13 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
             lines.append(f"    {c} = {const(f'C{i}', cls)}(); {c}.edges = {const(f'P{i}', pattern)}")
             lines.append(f"    o = {const(f'F{i}', cls.forward)}({args}{kwargs})")
             fixed = f"o if type(o) is ndarray else _scalar_fix({c}, o)" if fix else "o"
-            lines.append(f"    env[{k}] = {fixed}")
+            lines.append(f"    s{k} = {fixed}")
         elif step.kind == "backward" and spec is not None:
+            if any(type(t) is not _Ref and _has_ref(t) for _, _, t in spec[0]):
+                to_env(step.uses)  # a root gradient built by _materialize(template, env)
             lines.extend(_generate_backward(i, spec, const, arg))
         elif step.kind == "read" and spec is not None:
-            lines.append(f"    env[{spec[1]}] = {const(f'T{i}', spec[0])}.data")
+            lines.append(f"    s{spec[1]} = {const(f'T{i}', spec[0])}.data")
         elif step.kind == "set" and spec is not None:
             t = const(f"T{i}", spec[0]) if spec[1] is None else f"inputs[{spec[1]}]"
             lines.append(f"    {t}.grad = None")
@@ -1164,12 +1180,16 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
             lines.append(f"    {const(f'M{i}', spec[0])}({const(f'O{i}', spec[1])})")
         elif step.kind == "guard" and spec is not None:  # the kernel runs only to raise its error
             k, convert, value = spec
-            check = f"{const(f'G{i}', convert)}(env[{k}]) != {const(f'V{i}', value)}"
-            lines.append(f"    if {check}: {const(f'K{i}', step.run)}(env, None, inputs)")
+            check = f"{const(f'G{i}', convert)}(s{k}) != {const(f'V{i}', value)}"
+            lines.append(f"    if {check}: env[{k}] = s{k}; {const(f'K{i}', step.run)}(env, None, inputs)")
         else:
+            to_env(step.uses)
             lines.append(f"    {const(f'K{i}', step.run)}(env, None, inputs)")
+            from_env(step.outs)
         if step.free:
-            lines.append("    " + " = ".join(f"env[{k}]" for k in step.free) + " = None")
+            dropped = [f"s{k}" for k in step.free] + [f"env[{k}]" for k in step.free if k in in_env]
+            lines.append("    " + " = ".join(dropped) + " = None")
+    to_env(_refs(p.result, set()))
     lines.append(f"    return _materialize({const('R', p.result)}, env, True)")
     source = "\n".join(lines) + "\n"
     exec(_code_of(source), ns)  # see the NOTE above
