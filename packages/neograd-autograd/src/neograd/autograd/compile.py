@@ -1447,10 +1447,11 @@ _INPLACE = [
 
 
 def _subclasses(cls: type) -> list[type]:
-    found, stack = [], [cls]
+    found, seen, stack = [], set(), [cls]  # (Module has a hundred subclasses: a set, not a list scan)
     while stack:
         c = stack.pop()
-        if c not in found:
+        if c not in seen:
+            seen.add(c)
             found.append(c)
             stack.extend(c.__subclasses__())
     return found
