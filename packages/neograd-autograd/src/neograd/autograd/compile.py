@@ -986,11 +986,12 @@ def _forward_kernel(
     """One op's forward, as Function.apply runs it, without the Tensor and graph work."""
     fill = _filler(template)
     forward = cls.forward
+    nested_kw = _has_ref(kw)
 
     def run(env: list[Any], ctxs: list[Any], inputs: Any) -> None:
         ctx = cls()
         ctx.edges = pattern
-        out = forward(ctx, *fill(env), **kw)
+        out = forward(ctx, *fill(env), **(_materialize(kw, env) if nested_kw else kw))
         if scalar_fix and type(out) is not np.ndarray:
             out = _scalar_fix(ctx, out)
         env[k] = out
@@ -1153,16 +1154,22 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
         # elsewhere (a class name, a file name), so it is kept to one line
         comment = f"{step.label}  ({step.where})".replace("\n", " ").replace("\r", " ")
         lines.append(f"    # {comment}")
-        if (
-            step.kind == "forward"
-            and spec is not None
-            and not _has_ref(spec[2])
-            and not any(type(x) is not _Ref and _has_ref(x) for x in spec[1])
-        ):
+        if step.kind == "forward" and spec is not None:
             cls, template, kw, pattern, k, ctx_index, fix = spec
             c = "c" if ctx_index is None else f"c{ctx_index}"
-            args = ", ".join([c] + [arg(f"a{i}_{j}", x) for j, x in enumerate(template)])
+            nested = [j for j, x in enumerate(template) if type(x) is not _Ref and _has_ref(x)]
+            if nested or _has_ref(kw):  # slots inside a list or a keyword: built from env
+                to_env(step.uses)
+            args = ", ".join(
+                [c]
+                + [
+                    f"_materialize({const(f'a{i}_{j}', x)}, env)" if j in nested else arg(f"a{i}_{j}", x)
+                    for j, x in enumerate(template)
+                ]
+            )
             kwargs = f", **{const(f'kw{i}', kw)}" if kw else ""
+            if _has_ref(kw):
+                kwargs = f", **_materialize({const(f'kw{i}', kw)}, env)"
             lines.append(f"    {c} = {const(f'C{i}', cls)}(); {c}.edges = {const(f'P{i}', pattern)}")
             lines.append(f"    o = {const(f'F{i}', cls.forward)}({args}{kwargs})")
             fixed = f"o if type(o) is ndarray else _scalar_fix({c}, o)" if fix else "o"
