@@ -413,3 +413,30 @@ def test_numpy_array_arguments_are_inputs_not_constants():
     assert f(np.ones(3, np.float32)).item() == 3
     assert f(np.full(3, 2, np.float32)).item() == 6
     assert len(f.programs) == 1
+
+
+class _ScaleBy(ng.autograd.Function):
+    """x * s, with s given as a keyword (a tensor in eager mode, its array in the replay)."""
+
+    @staticmethod
+    def forward(ctx, x, *, s):
+        ctx.s = s.data if isinstance(s, ng.Tensor) else s
+        return x * ctx.s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.s
+
+
+def test_a_tensor_of_the_step_given_to_a_function_as_a_keyword():
+    w = ng.ones(3, requires_grad=True)
+
+    @ng.compile
+    def step(x):
+        w.grad = None
+        (_ScaleBy.apply(w, s=x * 2.0)).sum().backward()
+        return w.grad
+
+    for value in (1.0, 2.0, 3.0):  # the keyword's slot is read at each replay, not baked in
+        assert step(ng.full((3,), value)).numpy().tolist() == [2 * value] * 3
+    assert len(step.programs) == 1

@@ -481,3 +481,28 @@ def test_init_on_a_gpu_tensor(gpu: Any) -> None:
     nn.init.normal_(w, 0.0, 0.1)
     nn.init.constant_(w, 0.3)
     np.testing.assert_allclose(_host(w), 0.3)
+
+
+def test_compile_runs_a_gpu_step_eagerly_and_says_so(gpu: Any) -> None:
+    # the capture traces NumPy arrays only: a step on the GPU must not be replayed with its
+    # parameters taken for constants; it runs eagerly, with the device named
+    model = nn.Linear(3, 1).to(CUDA)
+    opt = ng.optim.SGD(model.parameters(), lr=0.1)
+    x = ng.randn(4, 3).to(CUDA)
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = ng.compile(step)
+    before = _host(model.weight).copy()
+    with pytest.warns(ng.CompileWarning, match="on cuda:0"):
+        compiled(x)
+    compiled(x)  # eager again: the weights keep moving
+    assert not np.allclose(_host(model.weight), before)
+    assert np.isfinite(_host(model.weight)).all()
+    with pytest.raises(ng.CompileError, match="on cuda:0"):
+        ng.compile(step, check=True)(x)

@@ -38,8 +38,12 @@ torch.compile and tinygrad's TinyJit do:
    A slot is dropped after its last use and a ctx after its backward, so the arrays peak
    no higher than in eager mode. (The kernels are the ops' own forward and backward,
    allocating their results as in eager mode; they are not rewritten to write into
-   preallocated buffers.) Random numbers are drawn afresh from neograd's generator in the
-   same order, so a compiled run from a seed is bitwise the eager run from that seed.
+   preallocated buffers: every op would need a second form, and on the small models where
+   the replay's speed matters NumPy's ``out=`` saves nothing measurable, as malloc, tuned
+   at import (``_malloc.py``), hands back the block just freed: ``np.maximum`` over 750 x 10
+   float32 takes 3.7 us with or without ``out=``.) Random numbers are drawn afresh from
+   neograd's generator in the same order, so a compiled run from a seed is bitwise the eager
+   run from that seed.
 
 3. **Guards.** A recording holds for: the shapes, dtypes and requires_grad of the tensor
    arguments and the values of the others, grad mode, the shape and dtype of each tensor
@@ -104,7 +108,7 @@ import numpy as np
 from neograd.autograd.tensor import Tensor
 
 # isort: split
-from neograd.autograd import engine
+from neograd.autograd import backend, engine
 from neograd.autograd import random as _random
 from neograd.autograd.function import Function
 from neograd.autograd.grad_mode import _state as grad_state
@@ -117,6 +121,10 @@ CACHE_SIZE = 8
 
 CHECK_CALLS = 2
 """How many replays ``check=True`` compares with the eager function."""
+
+
+# NOTE: the capture traces NumPy arrays (an ndarray subclass records NumPy calls); CuPy's are not traced
+_ON_DEVICE = "a tensor on {} (compile records CPU tensors only; on a GPU the step runs eagerly) ({})"
 
 
 class CompileError(RuntimeError):
@@ -196,7 +204,7 @@ class CompiledFunction:
                         return self.fn(*args, **kwargs)
                     if self.check and program.checks_left > 0:
                         return self._checked(program, args, kwargs, inputs, key)
-                    return program.replay(inputs)
+                    return program.code(inputs)  # (program.replay(inputs), one call less)
         program, result = _capture(self.fn, args, kwargs, inputs, strict=self.check)
         self._remember(key, program)
         return result
@@ -308,16 +316,19 @@ class _Program:
     def __init__(self) -> None:
         self.steps: list[_Step] = []
         self.n_slots = 0
-        self.arg_slots: list[tuple[int, int]] = []  # (slot, argument index)
+        self.arg_slots: list[tuple[int, int, bool]] = []  # (slot, argument index, is it a tensor)
         self.live_tensors: list[Tensor] = []  # tensors read live at replay (parameters, buffers)
         self.live_checks: list[tuple[Tensor, tuple[int, ...], np.dtype]] = []
-        self.module_checks: tuple[Any, ...] = ()  # (modules, their training flags, tables, ids in them)
+        # each module reachable from the step with its training flag; each of their (non-empty)
+        # parameter and buffer tables with the ids of the tensors in it
+        self.module_checks: tuple[tuple[Any, bool], ...] = ()
+        self.table_checks: tuple[tuple[Any, tuple[int, ...]], ...] = ()
         self.objects: list[Any] = []  # optimizers, schedulers, modules called live (for check=True)
         self.result: Any = None
         self.eager_reason: str | None = None
         self.checks_left = CHECK_CALLS
         self.n_ctx = 0
-        self.code: Callable[..., None] = _nothing  # the replay, written out as one function
+        self.code: Callable[..., Any] = _nothing  # the replay, written out as one function
         self.source = ""  # its source (print(step.programs[0].source))
         self.log: list[tuple[str, Any]] | None = None  # check=True: the eager values of a capture
 
@@ -326,28 +337,26 @@ class _Program:
             d = t.data
             if d.shape != shape or d.dtype != dtype:
                 return False
-        if self.module_checks:
-            modules, flags, tables, ids = self.module_checks
-            if [m.training for m in modules] != flags:
+        for m, training in self.module_checks:
+            if m.training != training:
                 return False
-            if [id(v) for table in tables for v in table.values()] != ids:
+        for table, ids in self.table_checks:
+            if tuple(map(id, table.values())) != ids:
                 return False
         return True
 
     def replay(self, inputs: tuple[Any, ...], log: list[tuple[str, Any]] | None = None) -> Any:
-        env: list[Any] = [None] * self.n_slots
-        for k, i in self.arg_slots:
-            a = inputs[i]
-            env[k] = a.data if isinstance(a, Tensor) else a
         if log is None:
-            self.code(env, inputs)
-        else:
-            ctxs: list[Any] = [None] * self.n_ctx
-            for step in self.steps:
-                step.run(env, ctxs, inputs)
-                log.append((step.label, _copies(env, step, inputs)))
-                for k in step.free:
-                    env[k] = None
+            return self.code(inputs)  # all of the below, written out (see _generate)
+        env: list[Any] = [None] * self.n_slots
+        for k, i, is_tensor in self.arg_slots:
+            env[k] = inputs[i].data if is_tensor else inputs[i]
+        ctxs: list[Any] = [None] * self.n_ctx
+        for step in self.steps:
+            step.run(env, ctxs, inputs)
+            log.append((step.label, _copies(env, step, inputs)))
+            for k in step.free:
+                env[k] = None
         return _materialize(self.result, env, as_tensor=True)
 
     def __repr__(self) -> str:
@@ -585,7 +594,7 @@ class _Recorder:
         self.log: list[tuple[str, Any]] | None = [] if log else None
         for i, a in enumerate(inputs):  # array arguments: slots filled from the arguments at replay
             if type(a) is np.ndarray:
-                self.p.arg_slots.append((self.new_slot(a), i))
+                self.p.arg_slots.append((self.new_slot(a), i, False))
 
     # -- slots ---------------------------------------------------------------------------------
     def new_slot(self, array: Any) -> int:
@@ -611,6 +620,8 @@ class _Recorder:
         k = self.slot_of.get(id(raw))
         if k is not None:
             return k
+        if type(raw) is not np.ndarray and backend.is_device_array(raw):
+            self.taint(_ON_DEVICE.format(backend.device_of(raw), _where()))
         if t._node is not None or type(raw) is not np.ndarray:
             return None  # computed before the step: a constant to it
         k = self.live.get(id(t))
@@ -618,7 +629,7 @@ class _Recorder:
             k = self.new_slot(raw)
             self.live[id(t)] = k
             if id(t) in self.arg_index:
-                self.p.arg_slots.append((k, self.arg_index[id(t)]))
+                self.p.arg_slots.append((k, self.arg_index[id(t)], True))
             else:
                 self.read_live(t, k, raw)
         else:
@@ -796,7 +807,7 @@ class _Recorder:
                 )
 
         step = _Step("guard", f"guard {what}() == {value!r}", where, {k}, ())
-        step.run = check
+        step.run, step.spec = check, (k, convert, value)
         self.add(step)
 
     def inplace(
@@ -981,11 +992,12 @@ def _forward_kernel(
     """One op's forward, as Function.apply runs it, without the Tensor and graph work."""
     fill = _filler(template)
     forward = cls.forward
+    nested_kw = _has_ref(kw)
 
     def run(env: list[Any], ctxs: list[Any], inputs: Any) -> None:
         ctx = cls()
         ctx.edges = pattern
-        out = forward(ctx, *fill(env), **kw)
+        out = forward(ctx, *fill(env), **(_materialize(kw, env) if nested_kw else kw))
         if scalar_fix and type(out) is not np.ndarray:
             out = _scalar_fix(ctx, out)
         env[k] = out
@@ -1109,21 +1121,37 @@ def _deliver(target: Any, by_arg: bool, g: np.ndarray, inputs: Any, shared: bool
 
 # ---- the replay written out as one Python function ---------------------------------------------------
 def _generate(p: _Program) -> tuple[Callable[..., None], str]:
-    """The kernels as straight-line Python: forward and backward inline, ctxs and pending
+    """The kernels as straight-line Python: forward and backward inline, slots, ctxs and pending
     gradients in local variables, the other kernels called. It does what the kernels' ``run``
     closures do one after the other (check=True replays those), without their loops."""
     ns: dict[str, Any] = {"ndarray": np.ndarray, "_fit": _fit, "_scalar_fix": _scalar_fix}
     ns.update(
         _in=_is_in, _make=Tensor._make, _deliver=_deliver, _materialize=_materialize, grad_state=grad_state
     )
-    lines = ["def replay(env, inputs):"]
+    lines = ["def replay(inputs):", f"    env = [None] * {p.n_slots}"]
+    for k, i, is_tensor in p.arg_slots:
+        lines.append(f"    s{k} = inputs[{i}]{'.data' if is_tensor else ''}")
+    # NOTE: slot k lives in the local variable s{k} (a local is cheaper than env[k]); a kernel
+    # that is called rather than written out gets its slots through env, copied in before
+    # and out after it, and cleared with the local when the slot is dropped
+    in_env: set[int] = set()
+
+    def to_env(keys: Any) -> None:
+        for k in sorted(keys):
+            lines.append(f"    env[{k}] = s{k}")
+            in_env.add(k)
+
+    def from_env(keys: Any) -> None:
+        for k in keys:
+            lines.append(f"    s{k} = env[{k}]")
+            in_env.add(k)
 
     def const(name: str, value: Any) -> str:
         ns[name] = value
         return name
 
     def arg(name: str, x: Any) -> str:
-        return f"env[{x.k}]" if type(x) is _Ref else const(name, x)
+        return f"s{x.k}" if type(x) is _Ref else const(name, x)
 
     for i, step in enumerate(p.steps):
         spec = step.spec
@@ -1132,36 +1160,61 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
         # elsewhere (a class name, a file name), so it is kept to one line
         comment = f"{step.label}  ({step.where})".replace("\n", " ").replace("\r", " ")
         lines.append(f"    # {comment}")
-        if (
-            step.kind == "forward"
-            and spec is not None
-            and not _has_ref(spec[2])
-            and not any(type(x) is not _Ref and _has_ref(x) for x in spec[1])
-        ):
+        if step.kind == "forward" and spec is not None:
             cls, template, kw, pattern, k, ctx_index, fix = spec
             c = "c" if ctx_index is None else f"c{ctx_index}"
-            args = ", ".join([c] + [arg(f"a{i}_{j}", x) for j, x in enumerate(template)])
+            nested = [j for j, x in enumerate(template) if type(x) is not _Ref and _has_ref(x)]
+            if nested or _has_ref(kw):  # slots inside a list or a keyword: built from env
+                to_env(step.uses)
+            args = ", ".join(
+                [c]
+                + [
+                    f"_materialize({const(f'a{i}_{j}', x)}, env)" if j in nested else arg(f"a{i}_{j}", x)
+                    for j, x in enumerate(template)
+                ]
+            )
             kwargs = f", **{const(f'kw{i}', kw)}" if kw else ""
+            if _has_ref(kw):
+                kwargs = f", **_materialize({const(f'kw{i}', kw)}, env)"
             lines.append(f"    {c} = {const(f'C{i}', cls)}(); {c}.edges = {const(f'P{i}', pattern)}")
             lines.append(f"    o = {const(f'F{i}', cls.forward)}({args}{kwargs})")
             fixed = f"o if type(o) is ndarray else _scalar_fix({c}, o)" if fix else "o"
-            lines.append(f"    env[{k}] = {fixed}")
+            lines.append(f"    s{k} = {fixed}")
         elif step.kind == "backward" and spec is not None:
+            if any(type(t) is not _Ref and _has_ref(t) for _, _, t in spec[0]):
+                to_env(step.uses)  # a root gradient built by _materialize(template, env)
             lines.extend(_generate_backward(i, spec, const, arg))
         elif step.kind == "read" and spec is not None:
-            lines.append(f"    env[{spec[1]}] = {const(f'T{i}', spec[0])}.data")
+            lines.append(f"    s{spec[1]} = {const(f'T{i}', spec[0])}.data")
         elif step.kind == "set" and spec is not None:
             t = const(f"T{i}", spec[0]) if spec[1] is None else f"inputs[{spec[1]}]"
             lines.append(f"    {t}.grad = None")
         elif step.kind == "call" and spec is not None:
             lines.append(f"    {const(f'M{i}', spec[0])}({const(f'O{i}', spec[1])})")
+        elif step.kind == "guard" and spec is not None:  # the kernel runs only to raise its error
+            k, convert, value = spec
+            check = f"{const(f'G{i}', convert)}(s{k}) != {const(f'V{i}', value)}"
+            lines.append(f"    if {check}: env[{k}] = s{k}; {const(f'K{i}', step.run)}(env, None, inputs)")
         else:
+            to_env(step.uses)
             lines.append(f"    {const(f'K{i}', step.run)}(env, None, inputs)")
+            from_env(step.outs)
         if step.free:
-            lines.append("    " + " = ".join(f"env[{k}]" for k in step.free) + " = None")
-    source = "\n".join([*lines, "    return None"]) + "\n"
-    exec(builtins.compile(source, "<ng.compile replay>", "exec"), ns)  # see the NOTE above
+            dropped = [f"s{k}" for k in step.free] + [f"env[{k}]" for k in step.free if k in in_env]
+            lines.append("    " + " = ".join(dropped) + " = None")
+    to_env(_refs(p.result, set()))
+    lines.append(f"    return _materialize({const('R', p.result)}, env, True)")
+    source = "\n".join(lines) + "\n"
+    exec(_code_of(source), ns)  # see the NOTE above
     return ns["replay"], source
+
+
+@functools.lru_cache(maxsize=64)
+def _code_of(source: str) -> Any:
+    """The compiled source of a replay. Cached: Python's compiler takes ~1 ms on a replay's
+    source, more than a replay, and two recordings that differ only in their constants (shapes
+    of another batch size, another model of the same architecture) have the same source."""
+    return builtins.compile(source, "<ng.compile replay>", "exec")
 
 
 def _generate_backward(i: int, spec: tuple[Any, ...], const: Any, arg: Any) -> list[str]:
@@ -1239,7 +1292,7 @@ def _capture(
             for restore in reversed(undo):
                 restore()
     program = rec.p
-    program.module_checks = _module_guards(fn, inputs)
+    program.module_checks, program.table_checks = _module_guards(fn, inputs)
     if rec.tainted:
         reason = rec.tainted[0]
         if strict:
@@ -1319,6 +1372,8 @@ def _install(rec: _Recorder) -> list[Callable[[], None]]:
     def get_data(t: Tensor) -> Any:
         raw = _DATA.__get__(t, Tensor)
         if rec.depth or type(raw) is not np.ndarray:
+            if not rec.depth and backend.is_device_array(raw):
+                rec.taint(_ON_DEVICE.format(backend.device_of(raw), _where()))
             return raw
         k = rec.tensor_slot(t)
         return raw if k is None else rec.traced(raw, k)
@@ -1407,10 +1462,11 @@ _INPLACE = [
 
 
 def _subclasses(cls: type) -> list[type]:
-    found, stack = [], [cls]
+    found, seen, stack = [], set(), [cls]  # (Module has a hundred subclasses: a set, not a list scan)
     while stack:
         c = stack.pop()
-        if c not in found:
+        if c not in seen:
+            seen.add(c)
             found.append(c)
             stack.extend(c.__subclasses__())
     return found
@@ -1450,7 +1506,7 @@ def _live_wrapper(rec: _Recorder, method: Any, name: str) -> Callable[..., Any]:
 
 
 # ---- guards on modules ---------------------------------------------------------------------------------
-def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
     """For each module reachable from fn: its train flag and the identity of its parameters and buffers."""
     roots: list[Any] = []
     seen: set[int] = set()
@@ -1479,10 +1535,8 @@ def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[Any
     modules: list[Any] = []
     for root in roots:
         modules.extend(m for m in root.modules() if all(m is not n for n in modules))
-    if not modules:
-        return ()
     tables = [t for m in modules for t in (m.__dict__.get("_parameters"), m.__dict__.get("_buffers")) if t]
-    return modules, [m.training for m in modules], tables, [id(v) for t in tables for v in t.values()]
+    return tuple((m, m.training) for m in modules), tuple((t, tuple(map(id, t.values()))) for t in tables)
 
 
 # ---- check=True ------------------------------------------------------------------------------------------

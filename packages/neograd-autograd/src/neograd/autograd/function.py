@@ -157,7 +157,7 @@ class Function:
         # what a consumer's gradient is fitted to, and the output's id, to recognise it when saved
         ctx._shape, ctx._dtype, ctx._out_id = out.shape, out.dtype, id(out)
         if ctx.saved:  # the in-place epoch now: was anything saved changed in place since?
-            ctx._epoch = inplace.epoch()
+            ctx._epoch = inplace._current[0]  # (inplace.epoch(), without a call: this runs per op)
         # detect_anomaly(): remember where the forward pass made this op
         if anomaly_threads and anomaly_state.enabled:
             ctx._trace = _record_trace()

@@ -32,16 +32,17 @@ def epoch() -> int:
 
 def mark_changed(*arrays: np.ndarray) -> None:
     """Record that each of ``arrays`` (and the memory it views) was just changed in place."""
+    # NOTE: written out for the array and its base, not a loop over both, and with the globals
+    # in locals: the optimizer calls this every step
+    stamps, ref, ndarray, is_device = _stamps, weakref.ref, np.ndarray, backend.is_device_array
     with _lock:
         e = _current[0] = next(_counter)
         for array in arrays:
-            # NOTE: written out for the array and its base, not a loop over both: the
-            # optimizer calls this every step
-            if isinstance(array, np.ndarray) or backend.is_device_array(array):
-                _stamps[id(array)] = (weakref.ref(array), e)
+            if isinstance(array, ndarray) or is_device(array):
+                stamps[id(array)] = (ref(array), e)
             base = array.base
-            if base is not None and (isinstance(base, np.ndarray) or backend.is_device_array(base)):
-                _stamps[id(base)] = (weakref.ref(base), e)
+            if base is not None and (isinstance(base, ndarray) or is_device(base)):
+                stamps[id(base)] = (ref(base), e)
         if len(_stamps) > 4096:  # forget arrays that no longer exist
             for k in [k for k, (ref, _) in _stamps.items() if ref() is None]:
                 del _stamps[k]

@@ -373,10 +373,18 @@ class Module:
 
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: the registered names live in the tables
+        # NOTE: the three tables written out, not a loop: forward reads self.weight at every call
         d = self.__dict__
-        for table in ("_parameters", "_buffers", "_modules"):
-            if table in d and name in d[table]:
-                return d[table][name]
+        if "_modules" in d:  # (not before __init__ has run, as in copy and unpickling)
+            table = d["_parameters"]
+            if name in table:
+                return table[name]
+            table = d["_buffers"]
+            if name in table:
+                return table[name]
+            table = d["_modules"]
+            if name in table:
+                return table[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:

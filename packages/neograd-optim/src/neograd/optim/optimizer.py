@@ -228,17 +228,18 @@ class Optimizer:
                 grad = p.grad
                 if grad is None:
                     continue
-                if not isinstance(grad, Tensor) or grad.shape != p.shape:
+                data = p.data
+                if not isinstance(grad, Tensor) or grad.data.shape != data.shape:
                     got = grad.shape if isinstance(grad, Tensor) else type(grad).__name__
                     raise RuntimeError(
                         f"{type(self).__name__}.step: param group {g}, parameter {i} has shape {p.shape} "
                         f"but its grad is {got}"
                     )
-                if not p.data.flags.writeable:
+                if not data.flags.writeable:
                     raise RuntimeError(
                         f"{type(self).__name__}.step: param group {g}, parameter {i} is a read-only array"
                     )
-                todo.append((p, p.data, grad.data, group))
+                todo.append((p, data, grad.data, group))
         state_of = self.state
         changed = []
         try:

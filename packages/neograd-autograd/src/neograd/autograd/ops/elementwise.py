@@ -6,6 +6,7 @@ shape and the engine sums each back to its input's shape (``sum_to``).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -440,7 +441,14 @@ def sigmoid(input: Tensor) -> Tensor:
 class Relu(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        y = np.maximum(x, x.dtype.type(0))  # typed zero: see Sigmoid
+        zero = x.dtype.type(0)  # typed zero: see Sigmoid
+        # NOTE: NumPy's maximum of an array and a scalar takes a loop about twice as slow as
+        # that of two contiguous arrays (3.6 against 2.0 us on 750 x 10 float32, numpy 2.4):
+        # small C-ordered inputs (others would change layout) are compared with cached zeros,
+        # NumPy's: a GPU array keeps the scalar
+        if type(x) is np.ndarray and x.size <= _ZEROS_MAX and x.flags.c_contiguous:
+            zero = _zeros(x.shape, x.dtype)
+        y = np.maximum(x, zero)
         # NOTE: the output, not a mask: the next op (a Linear) keeps it anyway, so this costs
         # no memory, where a mask would be one more array per layer
         ctx.save_for_backward(y)
@@ -451,6 +459,17 @@ class Relu(Function):
         (y,) = ctx.saved_tensors
         # the gradient at 0 is 0, as in torch; at NaN it is 0 too, where torch passes it through
         return grad_output * (y > 0)
+
+
+_ZEROS_MAX = 1 << 15  # elements: the cache below holds at most 8 x 128 KiB of float32
+
+
+@functools.lru_cache(maxsize=8)
+def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Zeros of a small shape, read-only and cached (for Relu.forward)."""
+    zeros = np.zeros(shape, dtype)
+    zeros.flags.writeable = False
+    return zeros
 
 
 def relu(input: Tensor) -> Tensor:

@@ -64,9 +64,11 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     if lead < 0:
         raise ValueError(f"sum_to: cannot sum shape {tuple(x.shape)} to the larger shape {shape}")
     # the dims that were 1 and got stretched keep their place; the leading dims broadcasting added go
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    if stretched:
-        x = x.sum(axis=stretched, keepdims=True)
+    # NOTE: looked for only when shape has a 1 (a bias's gradient, summed every step, has none)
+    if 1 in shape:
+        stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+        if stretched:
+            x = x.sum(axis=stretched, keepdims=True)
     if lead:
         # NOTE: np.add.reduce skips the Python layer of ndarray.sum (this runs for every bias)
         leading = tuple(range(lead))
