@@ -425,3 +425,23 @@ def test_ng_onnx_says_how_to_install_it_when_missing() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "pip install neograd[onnx]" in proc.stdout
+
+
+def test_a_gpu_model_is_exported_from_a_cpu_copy_and_stays_on_the_gpu(monkeypatch: Any) -> None:
+    # on the fake CuPy of the device tests (its arrays refuse to become NumPy arrays silently)
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "device"))
+    import fake_cupy
+
+    fake_cupy.install(monkeypatch)
+    ng.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).to("cuda").eval()
+    x = ng.randn(5, 3, device="cuda")
+    proto = export(model, (x,), None, dynamic_axes={"input": [0], "output": [0]})
+    (got,) = _session(proto).run(None, {"input": x.cpu().numpy()})
+    with ng.no_grad():
+        expected = model(x).cpu().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert all(p.device.type == "cuda" for p in model.parameters())
+    assert all(b.device.type == "cuda" for b in model.buffers())

@@ -29,6 +29,7 @@ recorded too, so exports hold a lock and should not overlap with training in oth
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import os
 import sys
@@ -319,6 +320,22 @@ def _symbolic_for(op: Any) -> Callable[..., Any]:
     return fn
 
 
+def _on_the_cpu(model: Any, inputs: tuple[Tensor, ...]) -> tuple[Any, tuple[Tensor, ...]]:
+    """The model and inputs to trace: a copy on the CPU where any of them is on a GPU.
+
+    The trace compares and stores NumPy arrays (the weights become initializers), so a GPU
+    model is exported from a CPU copy, as torch.onnx.export also writes host memory; the
+    model itself stays where it is.
+    """
+    tensors = [*inputs, *(model.parameters() if hasattr(model, "parameters") else ())]
+    tensors += list(model.buffers()) if hasattr(model, "buffers") else []
+    if all(t.device.type == "cpu" for t in tensors):
+        return model, inputs
+    if hasattr(model, "parameters"):
+        model = copy.deepcopy(model).cpu()
+    return model, tuple(t.cpu() for t in inputs)
+
+
 def _as_inputs(args: Any) -> tuple[tuple[Tensor, ...], Callable[[Sequence[Tensor]], tuple[Any, ...]]]:
     """The graph's inputs (the tensors of ``args``, nested tuples flattened in order, as torch)
     and how to put such tensors back into the shape of ``args`` to call the model with."""
@@ -485,6 +502,7 @@ def export(
             f"export: opset_version must be an int in [{_MIN_OPSET}, {latest}], got {opset_version!r}"
         )
     inputs, rebuild = _as_inputs(args)
+    model, inputs = _on_the_cpu(model, inputs)
     in_names = _names(input_names, len(inputs), "input")
     dynamic_axes = dict(dynamic_axes or {})
 
