@@ -18,7 +18,9 @@ cd "$(dirname "$0")/.."
 OUT="${OUT:-gpu_check_out}"
 mkdir -p "$OUT"
 PYTHONPATH="$(echo packages/*/src | tr ' ' :)${PYTHONPATH:+:$PYTHONPATH}"
-export PYTHONPATH
+# the GPU machine's interpreter is python3 (there may be no plain python); PYTHON overrides it
+PY="${PYTHON:-python3}"
+export PYTHONPATH PY
 summary="$OUT/summary.txt"
 : > "$summary"
 
@@ -32,7 +34,7 @@ step() {  # step NAME TIMEOUT COMMAND...: run, keep the output in $OUT/NAME.txt,
     tail -n 3 "$OUT/$name.txt" | sed 's/^/    /' | tee -a "$summary"
 }
 
-step env 60 bash -c 'nvidia-smi; python --version; python -c "
+step env 60 bash -c 'nvidia-smi; "$PY" --version; "$PY" -c "
 import numpy, cupy
 print(\"numpy\", numpy.__version__, \"cupy\", cupy.__version__, \"devices\", cupy.cuda.runtime.getDeviceCount())
 try:
@@ -44,13 +46,13 @@ import neograd
 print(\"neograd.cuda.is_available():\", neograd.cuda.is_available())
 "'
 budget=${GPU_CHECK_BUDGET:-560}
-step device_tests 240 python -m pytest tests/device -q -p no:cacheprovider -rs
-step bench_gpu 200 python benchmarks/bench_gpu.py --json "$OUT/bench_gpu.json"
-step example_digits_cnn 90 python examples/digits_cnn.py --device cuda --epochs 5
+step device_tests 240 "$PY" -m pytest tests/device -q -p no:cacheprovider -rs
+step bench_gpu 200 "$PY" benchmarks/bench_gpu.py --json "$OUT/bench_gpu.json"
+step example_digits_cnn 90 "$PY" examples/digits_cnn.py --device cuda --epochs 5
 left=$((budget - SECONDS))
 if [ "$left" -gt 60 ]; then
     # (without MPI, onnx and the release tooling there; tests needing hypothesis fail to collect, not fatal)
-    step full_suite "$left" python -m pytest -q -p no:cacheprovider --continue-on-collection-errors \
+    step full_suite "$left" "$PY" -m pytest -q -p no:cacheprovider --continue-on-collection-errors \
         --ignore=tests/distributed --ignore=tests/onnx --ignore=tests/packaging
 else
     echo "full_suite: skipped, $left s left of the budget" | tee -a "$summary"
