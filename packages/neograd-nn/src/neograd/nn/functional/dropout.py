@@ -30,16 +30,7 @@ def dropout(
         >>> manual_seed(0); dropout(ones(6), p=0.5)   # each element is 0 or 2
     """
     _check_p("dropout", input, p)
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return input * np.zeros_like(input.data, shape=())
-    rng = device_generator(input.device) if generator is None else generator
-    # NOTE: the mask holds the scale itself, so the whole layer is one multiplication
-    mask = (rng.random(input.shape, dtype=np.float32) >= p) * backend.asarray(
-        1 / (1 - p), input.dtype, like=input.data
-    )
-    return input * mask
+    return _masked(input, p, training, generator, input.shape)
 
 
 def _check_p(op: str, input: Tensor, p: float) -> None:
@@ -53,13 +44,20 @@ def _feature_dropout(
     input: Tensor, p: float, training: bool, generator: np.random.Generator | None
 ) -> Tensor:
     """Zero whole channels input[n, c] with probability p; scale the others by 1 / (1 - p)."""
+    # one draw per (sample, channel), broadcast over the channel's positions
+    return _masked(input, p, training, generator, input.shape[:2] + (1,) * (input.ndim - 2))
+
+
+def _masked(
+    input: Tensor, p: float, training: bool, generator: np.random.Generator | None, shape: tuple[int, ...]
+) -> Tensor:
+    """input times a mask of ``shape`` (broadcast to input's): 0 with probability p, else 1 / (1 - p)."""
     if not training or p == 0:
         return input
     if p == 1:
         return input * np.zeros_like(input.data, shape=())
     rng = device_generator(input.device) if generator is None else generator
-    # one draw per (sample, channel), broadcast over the channel's positions
-    shape = input.shape[:2] + (1,) * (input.ndim - 2)
+    # NOTE: the mask holds the scale itself, so the whole layer is one multiplication
     mask = (rng.random(shape, dtype=np.float32) >= p) * backend.asarray(
         1 / (1 - p), input.dtype, like=input.data
     )
