@@ -440,3 +440,57 @@ def test_a_tensor_of_the_step_given_to_a_function_as_a_keyword():
     for value in (1.0, 2.0, 3.0):  # the keyword's slot is read at each replay, not baked in
         assert step(ng.full((3,), value)).numpy().tolist() == [2 * value] * 3
     assert len(step.programs) == 1
+
+
+def test_every_guard_holds_after_repeated_replays():
+    # the recording replayed last is tried first and checks its guards itself: each change
+    # below, made after a few replays, must still reach a recording made for it
+    model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.5))
+    w = ng.ones(2, requires_grad=True)
+
+    def f(x, scale, arr, opts):
+        loss = ((model(x) * w).sum() * scale + float(arr.shape[0])) * opts["scale"]
+        if loss.requires_grad:  # (a Python flag, fixed for given guards: not a tensor's value)
+            loss.backward()
+        return loss
+
+    def run(fn, args):
+        ng.manual_seed(0)
+        for t in (w, args[0]):
+            t.grad = None
+        loss = fn(*args).detach().numpy()
+        grads = [None if t.grad is None else t.grad.numpy().tobytes() for t in (w, args[0])]
+        return loss.dtype, loss.tobytes(), grads
+
+    step = ng.compile(f)
+
+    def same(*args) -> None:
+        for _ in range(3):  # a capture (or a replay of an older recording), then replays
+            assert run(step, args) == run(f, args), args
+
+    x, arr, options = ng.ones(4, 3), np.ones(2, np.float32), {"scale": 2.0}
+    # each call differs from the one before it in one thing
+    same(x, 2.0, arr, options)
+    same(x, 3.0, arr, options)  # another value
+    same(x, 3, arr, options)  # another type, equal value
+    same(ng.ones(5, 3), 3, arr, options)  # another shape
+    same(ng.ones(5, 3, dtype=ng.float64), 3, arr, options)  # another dtype
+    same(ng.ones(5, 3, dtype=ng.float64, requires_grad=True), 3, arr, options)  # requires_grad
+    same(x, 3.0, arr, options)
+    same(x, 3.0, np.ones(3, np.float32), options)  # an array argument's shape
+    same(x, 3.0, arr, options)
+    other = {"scale": 5.0}
+    same(x, 3.0, arr, other)  # an unhashable argument: by identity
+    model.eval()
+    same(x, 3.0, arr, other)  # train/eval
+    model[0].bias = nn.Parameter(ng.full((2,), 7.0))  # a replaced parameter
+    same(x, 3.0, arr, other)
+    w.data = np.ones(2, np.float64)  # a tensor read live, with an array of another dtype
+    same(x, 3.0, arr, other)
+    w.data = np.ones(3, np.float64)  # ... or shape (then model(x) * w cannot broadcast, eagerly too)
+    with pytest.raises(ValueError, match="broadcast"):
+        step(x, 3.0, arr, other)
+    w.data = np.ones(2, np.float64)
+    same(x, 3.0, arr, other)
+    with ng.no_grad():  # grad mode
+        same(x, 3.0, arr, other)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import neograd.autograd as ng
+from neograd.autograd import backend
 
 
 def grad_of(fn: Callable[[ng.Tensor], ng.Tensor], values: Any) -> np.ndarray:
@@ -568,3 +569,21 @@ def test_float32_0d_stays_float32(op: str) -> None:
     assert y.dtype == np.float32
     y.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "shapes", [((750, 1), (1, 10)), ((16, 16), (16, 16)), ((3, 0), (0, 2)), ((5, 4), (4, 1))]
+)
+def test_matrix_products_go_through_dot_with_matmul_results(shapes) -> None:
+    # backend.mm (np.dot on NumPy arrays) in matmul, mm and Linear: the same values as @
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    assert backend.mm(a, b).tobytes() == (a @ b).tobytes()
+    assert backend.mm(a.astype(np.int64), b.astype(np.int64)).dtype == np.int64
+    x, y = ng.tensor(a, requires_grad=True), ng.tensor(b, requires_grad=True)
+    (x @ y).sum().backward()
+    ones = np.ones((a.shape[0], b.shape[1]), np.float32)
+    np.testing.assert_allclose(x.grad.numpy(), ones @ b.T, rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), a.T @ ones, rtol=1e-6)
+    with pytest.raises(ValueError, match="matmul: shapes"):
+        ng.tensor(a) @ ng.ones(b.shape[0] + 1, 2)

@@ -127,6 +127,9 @@ CHECK_CALLS = 2
 _ON_DEVICE = "a tensor on {} (compile records CPU tensors only; on a GPU the step runs eagerly) ({})"
 
 
+_MISS = object()  # what a replay returns, having done nothing, when one of its guards fails
+
+
 class CompileError(RuntimeError):
     """A step that cannot be replayed faithfully (or, with check=True, that differs from eager)."""
 
@@ -180,6 +183,7 @@ class CompiledFunction:
         self.check = bool(check)
         self._programs: OrderedDict[Any, list[_Program]] = OrderedDict()
         self._count = 0
+        self._last: _Program | None = None  # the recording replayed last (tried first)
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
@@ -192,6 +196,12 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _recorder is not None:  # called inside another compiled function's capture: be part of it
             return self.fn(*args, **kwargs)
+        # NOTE: the recording replayed last checks all its guards itself (see _guard_lines) and
+        # answers _MISS when one fails: a step called again and again skips the key and the lookup
+        if not kwargs and self._last is not None:
+            result = self._last.code(args)
+            if result is not _MISS:
+                return result
         names = tuple(sorted(kwargs)) if kwargs else ()
         inputs = args + tuple([kwargs[k] for k in names]) if kwargs else args
         key = (grad_state.enabled, names, *map(_signature, inputs))
@@ -204,12 +214,15 @@ class CompiledFunction:
                         return self.fn(*args, **kwargs)
                     if self.check and program.checks_left > 0:
                         return self._checked(program, args, kwargs, inputs, key)
+                    self._last = None if kwargs else program
                     return program.code(inputs)  # (program.replay(inputs), one call less)
+        self._last = None
         program, result = _capture(self.fn, args, kwargs, inputs, strict=self.check)
         self._remember(key, program)
         return result
 
     def _remember(self, key: Any, program: _Program) -> None:
+        self._last = None
         self._programs.setdefault(key, []).insert(0, program)
         self._programs.move_to_end(key)
         self._count += 1
@@ -331,6 +344,8 @@ class _Program:
         self.code: Callable[..., Any] = _nothing  # the replay, written out as one function
         self.source = ""  # its source (print(step.programs[0].source))
         self.log: list[tuple[str, Any]] | None = None  # check=True: the eager values of a capture
+        self.signature: tuple[Any, ...] = ()  # the arguments' _signature and the grad mode at the capture
+        self.grad_enabled = True
 
     def guards_hold(self) -> bool:
         for t, shape, dtype in self.live_checks:
@@ -787,6 +802,9 @@ class _Recorder:
         uses = _refs(template, set()) | _refs(kw_template, set())
         step = _Step("numpy", label, where, uses, ks)
         step.run = run
+        nested = any(type(x) is not _Ref and _has_ref(x) for x in template)
+        if len(ks) == 1 and not nested and not _has_ref(kw_template):  # written out inline (_generate)
+            step.spec = (func, template, kw_template, None if inplace else ks[0])
         self.add(step)
         return shown
 
@@ -1128,7 +1146,7 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
     ns.update(
         _in=_is_in, _make=Tensor._make, _deliver=_deliver, _materialize=_materialize, grad_state=grad_state
     )
-    lines = ["def replay(inputs):", f"    env = [None] * {p.n_slots}"]
+    lines = ["def replay(inputs):", *_guard_lines(p, ns), f"    env = [None] * {p.n_slots}"]
     for k, i, is_tensor in p.arg_slots:
         lines.append(f"    s{k} = inputs[{i}]{'.data' if is_tensor else ''}")
     # NOTE: slot k lives in the local variable s{k} (a local is cheaper than env[k]); a kernel
@@ -1184,6 +1202,11 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
             if any(type(t) is not _Ref and _has_ref(t) for _, _, t in spec[0]):
                 to_env(step.uses)  # a root gradient built by _materialize(template, env)
             lines.extend(_generate_backward(i, spec, const, arg))
+        elif step.kind == "numpy" and spec is not None:
+            func, template, kw, k = spec
+            call = ", ".join(arg(f"a{i}_{j}", x) for j, x in enumerate(template))
+            kwargs = f", **{const(f'kw{i}', kw)}" if kw else ""
+            lines.append(f"    {'' if k is None else f's{k} = '}{const(f'N{i}', func)}({call}{kwargs})")
         elif step.kind == "read" and spec is not None:
             lines.append(f"    s{spec[1]} = {const(f'T{i}', spec[0])}.data")
         elif step.kind == "set" and spec is not None:
@@ -1207,6 +1230,49 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
     source = "\n".join(lines) + "\n"
     exec(_code_of(source), ns)  # see the NOTE above
     return ns["replay"], source
+
+
+def _guard_lines(p: _Program, ns: dict[str, Any]) -> list[str]:
+    """The replay's first lines: every guard of the recording (what selects it in
+    CompiledFunction.__call__: the arguments' signature and grad mode, then guards_hold),
+    returning _MISS when one fails, so that the recording replayed last can be tried
+    directly. At least as strict as the lookup: a miss only sends the call the slow way."""
+    ns.update(_MISS=_MISS, Tensor=Tensor, ndarray=np.ndarray, grad_state=grad_state, _id=id)
+    miss = "return _MISS"
+    lines = [f"    if len(inputs) != {len(p.signature)} or grad_state.enabled != GE: {miss}"]
+    ns["GE"] = p.grad_enabled
+    for i, sig in enumerate(p.signature):
+        lines.append(f"    a = inputs[{i}]")
+        if sig[0] == "tensor":
+            ns[f"GS{i}"], ns[f"GD{i}"], ns[f"GR{i}"] = sig[1:]
+            lines.append(f"    if not isinstance(a, Tensor) or a.requires_grad != GR{i}: {miss}")
+            lines.append(f"    d = a.data\n    if d.shape != GS{i} or d.dtype is not GD{i}: {miss}")
+        elif sig[0] == "array":
+            ns[f"GS{i}"], ns[f"GD{i}"] = sig[1:]
+            check = f"a.shape != GS{i} or a.dtype is not GD{i}"
+            lines.append(f"    if isinstance(a, Tensor) or not isinstance(a, ndarray) or {check}: {miss}")
+        elif sig[0] == "value":
+            ns[f"GT{i}"], ns[f"GV{i}"] = sig[1:]
+            lines.append(f"    if type(a) is not GT{i} or a != GV{i}: {miss}")
+        else:
+            ns[f"GI{i}"] = sig[1]
+            lines.append(f"    if _id(a) != GI{i}: {miss}")
+    for j, (t, shape, dtype) in enumerate(p.live_checks):
+        ns[f"LT{j}"], ns[f"LS{j}"], ns[f"LD{j}"] = t, shape, dtype
+        lines.append(f"    d = LT{j}.data\n    if d.shape != LS{j} or d.dtype is not LD{j}: {miss}")
+    for j, (m, training) in enumerate(p.module_checks):
+        ns[f"MM{j}"] = m
+        lines.append(f"    if MM{j}.training is not {bool(training)}: {miss}")
+    # NOTE: a table's entries by identity, one dict lookup each (not the ids, which a new
+    # tensor could reuse; the recording holds the tensors anyway, to read them)
+    for j, (table, _) in enumerate(p.table_checks):
+        ns[f"TB{j}"] = table
+        same = [f"len(TB{j}) != {len(table)}"]
+        for n, (name, value) in enumerate(table.items()):
+            ns[f"TK{j}_{n}"], ns[f"TV{j}_{n}"] = name, value
+            same.append(f"TB{j}.get(TK{j}_{n}) is not TV{j}_{n}")
+        lines.append(f"    if {' or '.join(same)}: {miss}")
+    return lines
 
 
 @functools.lru_cache(maxsize=64)
@@ -1243,7 +1309,7 @@ def _generate_backward(i: int, spec: tuple[Any, ...], const: Any, arg: Any) -> l
             shape_name, dtype_name = const(f"S{index}_{pos}", shape), const(f"D{index}_{pos}", dtype)
             lines.append(f"            gi = gs[{pos}]")
             lines.append("            if gi is not None:")
-            fits = f"gi.shape != {shape_name} or gi.dtype != {dtype_name}"
+            fits = f"gi.shape != {shape_name} or gi.dtype is not {dtype_name}"
             lines.append(f"                if type(gi) is not ndarray or {fits}:")
             lines.append(f"                    gi = _fit(gi, {shape_name}, {dtype_name})")
             if is_leaf:  # as engine._deliver: .grad owns its array; a later gradient adds out of place
@@ -1282,6 +1348,7 @@ def _capture(
         if _recorder is not None:
             raise CompileError("compile: a compiled function was called while another one is being captured")
         rec = _Recorder(inputs, log)
+        rec.p.signature, rec.p.grad_enabled = tuple(map(_signature, inputs)), grad_state.enabled
         undo = _install(rec)
         _recorder = rec
         try:

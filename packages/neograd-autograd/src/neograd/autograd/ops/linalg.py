@@ -22,7 +22,7 @@ class MatMul(Function):
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
         try:
-            return a @ b
+            return backend.mm(a, b) if a.ndim == 2 and b.ndim == 2 else a @ b
         except ValueError:
             raise ValueError(f"matmul: shapes {np.shape(a)} and {np.shape(b)} are not aligned") from None
 
@@ -34,7 +34,8 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, without the reshaping below
-            return (grad_output @ b.T if need_a else None), (a.T @ grad_output if need_b else None)
+            grad_a = backend.mm(grad_output, b.T) if need_a else None
+            return grad_a, (backend.mm(a.T, grad_output) if need_b else None)
         if a.ndim == 1 and b.ndim == 1:
             return (grad_output * b if need_a else None), (grad_output * a if need_b else None)
         g = grad_output

@@ -21,7 +21,7 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         # NOTE: batch dims flattened: one 2-D product is one BLAS call, where NumPy's
         # matmul of a 3-D x runs up to 1.6x slower
-        y = _rows(x) @ weight.T
+        y = backend.mm(_rows(x), weight.T)
         if bias is not None:
             y += bias  # NOTE: in place on the fresh product: no second output-sized array
         if x.ndim == 2:
@@ -37,17 +37,15 @@ class Linear(Function):
         g2 = _rows(grad_output)
         grad_x = None
         if need_x:
-            # NOTE: with one output feature g W is an outer product; the broadcast product
-            # gives the same numbers (one multiplication each) without matmul's overhead
-            grad_x = g2 * weight if weight.shape[0] == 1 else g2 @ weight
+            grad_x = backend.mm(g2, weight)
             if x.ndim != 2:  # NOTE: as in forward, no view when there is nothing to reshape
                 grad_x = grad_x.reshape(x.shape)
-        grad_w = g2.T @ _rows(x) if need_w else None
+        grad_w = backend.mm(g2.T, _rows(x)) if need_w else None
         # NOTE: db as ones @ g, one BLAS call: NumPy sums a narrow (batch, 10) array over
         # axis 0 row by row, up to 5x slower (both add in float32, neither pairwise); on a
         # GPU (CuPy arrays) the plain sum is the fast one
         if need_b:
-            grad_b = _ones(g2.shape[0], g2.dtype) @ g2 if type(g2) is np.ndarray else g2.sum(axis=0)
+            grad_b = np.dot(_ones(g2.shape[0], g2.dtype), g2) if type(g2) is np.ndarray else g2.sum(axis=0)
         else:
             grad_b = None
         return grad_x, grad_w, grad_b
