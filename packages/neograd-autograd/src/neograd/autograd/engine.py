@@ -214,7 +214,7 @@ def _run(
                         continue
                     if gi is not None:
                         data = edge.data  # (read once: .shape and .dtype would each read it)
-                        if type(gi) is not np.ndarray or gi.shape != data.shape or gi.dtype != data.dtype:
+                        if type(gi) is not np.ndarray or gi.shape != data.shape or gi.dtype is not data.dtype:
                             gi = _fit(gi, data.shape, data.dtype, node, create_graph)
                         # NOTE: grad_output passed through (Add), a view, or a saved array is
                         # shared with something else; a leaf's .grad must own its array.
@@ -229,7 +229,7 @@ def _run(
                             _deliver(edge, gi, found, targets, create_graph, shared)
                     continue
                 if gi is not None:
-                    if type(gi) is not np.ndarray or gi.shape != edge._shape or gi.dtype != edge._dtype:
+                    if type(gi) is not np.ndarray or gi.shape != edge._shape or gi.dtype is not edge._dtype:
                         gi = _fit(gi, edge._shape, edge._dtype, node, create_graph)
                     so_far = pending.get(edge)
                     pending[edge] = gi if so_far is None else so_far + gi
@@ -287,7 +287,10 @@ def _count_consumers(roots: list[Function], leaf_hooks: bool = False) -> dict[An
 
 
 def _fit(gi: Any, shape: tuple[int, ...], dtype: np.dtype, node: Function, create_graph: bool) -> Any:
-    """Bring a gradient returned by ``node`` to its input's type, shape and dtype."""
+    """Bring a gradient returned by ``node`` to its input's type, shape and dtype.
+
+    (The callers test ``gi.dtype is not dtype``, cheaper than ``!=``: an equal dtype that is
+    another object comes here and is left as it is.)"""
     if create_graph:
         if not isinstance(gi, Tensor):
             gi = Tensor._make(backend.asarray(gi))

@@ -39,6 +39,8 @@ from neograd.autograd.tensor import Tensor
 
 __all__ = ["Function"]
 
+_new = object.__new__
+
 
 class Function:
     """Base class of differentiable operations; the instance is both ctx and graph node.
@@ -152,8 +154,12 @@ class Function:
                 scalar, out = out, np.asarray(out)
                 if ctx.saved:
                     ctx.saved = tuple([out if s is scalar else s for s in ctx.saved])
+        # NOTE: Tensor._make written out (twice): this runs for every op
+        t = _new(Tensor)
+        t.data, t.grad = out, None
         if not record or out.dtype.kind != "f":
-            return Tensor._make(out)
+            t.requires_grad, t._node = False, None
+            return t
         # what a consumer's gradient is fitted to, and the output's id, to recognise it when saved
         ctx._shape, ctx._dtype, ctx._out_id = out.shape, out.dtype, id(out)
         if ctx.saved:  # the in-place epoch now: was anything saved changed in place since?
@@ -161,7 +167,8 @@ class Function:
         # detect_anomaly(): remember where the forward pass made this op
         if anomaly_threads and anomaly_state.enabled:
             ctx._trace = _record_trace()
-        return Tensor._make(out, True, ctx)
+        t.requires_grad, t._node = True, ctx
+        return t
 
     def _connected(self, array: Any) -> Any:
         """A saved array as a tensor whose gradient flows where it came from (create_graph).

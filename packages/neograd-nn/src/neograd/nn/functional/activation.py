@@ -15,11 +15,8 @@ import numpy as np
 
 from neograd.autograd import Function, Tensor
 from neograd.autograd import log_softmax as _log_softmax
-from neograd.autograd import relu as _relu
-from neograd.autograd import sigmoid as _sigmoid
 from neograd.autograd import softmax as _softmax
-from neograd.autograd import tanh as _tanh
-from neograd.autograd.ops.elementwise import Exp, Sigmoid, Tanh, Where
+from neograd.autograd.ops.elementwise import Exp, Relu, Sigmoid, Tanh, Where
 
 __all__ = [
     "relu",
@@ -48,7 +45,7 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 def _check(op: str, input: Any) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor as input, got {type(input).__name__}")
-    if not input.is_floating_point():
+    if input.data.dtype.kind != "f":  # (is_floating_point(), without the call: this runs per layer)
         raise TypeError(f"{op}: expected a floating tensor, got dtype {input.dtype}")
 
 
@@ -60,19 +57,19 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
         tensor([0., 0., 2.])
     """
     _check("relu", input)
-    return _relu(input)
+    return Relu.apply(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e^-x)."""
     _check("sigmoid", input)
-    return _sigmoid(input)
+    return Sigmoid.apply(input)
 
 
 def tanh(input: Tensor) -> Tensor:
     """The hyperbolic tangent."""
     _check("tanh", input)
-    return _tanh(input)
+    return Tanh.apply(input)
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:

@@ -69,11 +69,14 @@ def _target(op: str, input: Any, target: Any, warn_size: bool = True) -> Tensor:
     """``target`` as a tensor of ``input``'s dtype, after checking that the shapes can meet."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor as input, got {type(input).__name__}")
-    if not input.is_floating_point():
+    # NOTE: the arrays' attributes read directly: every loss checks its target at every step
+    x = input.data
+    if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating input, got dtype {input.dtype}")
     if not isinstance(target, Tensor):
         target = Tensor(target)
-    if target.shape != input.shape:
+    y = target.data
+    if y.shape != x.shape:
         try:
             np.broadcast_shapes(input.shape, target.shape)
         except ValueError:
@@ -88,7 +91,7 @@ def _target(op: str, input: Any, target: Any, warn_size: bool = True) -> Tensor:
                 UserWarning,
                 stacklevel=3,
             )
-    return target if target.dtype == input.dtype else target.to(input.dtype)
+    return target if y.dtype is x.dtype or y.dtype == x.dtype else target.to(input.dtype)
 
 
 def _weighted(
@@ -269,7 +272,7 @@ def binary_cross_entropy(
     """
     reduction = _reduction("binary_cross_entropy", reduction, size_average, reduce)
     target = _target("binary_cross_entropy", input, target, warn_size=False)
-    if target.shape != input.shape:
+    if target.data.shape != input.data.shape:
         raise ValueError(
             f"binary_cross_entropy: using a target size ({target.shape}) that is different to the input "
             f"size ({input.shape}) is deprecated. Please ensure they have the same size."
