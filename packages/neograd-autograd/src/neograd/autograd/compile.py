@@ -51,7 +51,9 @@ torch.compile and tinygrad's TinyJit do:
    or arguments) its train/eval mode and the identity of its parameters and buffers. A
    call that fails them captures again; a compiled function keeps :data:`CACHE_SIZE`
    recordings (a batch of another size, ``model.eval()``: each its own), the least
-   recently used going first.
+   recently used going first. The generated replay begins with all of its guards, written
+   out as plain comparisons, and answers "miss" when one fails: so a call first tries the
+   recording replayed last, and only a miss looks the recordings up by signature.
 
 What cannot be captured (the contract of TinyJit too): only tensors, neograd's generator
 and the methods above are replayed. The rest of ``step``'s Python does not run again:
