@@ -90,6 +90,76 @@ def test_reassigning_a_name_moves_it_between_kinds():
         net.scale = tensor([1.0])  # a plain tensor cannot replace a parameter
 
 
+def test_attribute_reads_follow_every_change_of_the_tables():
+    # registered names are mirrored in the instance dict (a fast attribute read): every way
+    # of changing a parameter, buffer or child must be seen by the next read
+    from neograd.nn import ModuleDict
+
+    def table_value(m, name):
+        for table in (m._parameters, m._buffers, m._modules):
+            if name in table:
+                return table[name]
+        raise AttributeError(name)
+
+    def check(m, *names):
+        for name in names:
+            try:
+                got = getattr(m, name)
+            except AttributeError:
+                with pytest.raises(AttributeError):
+                    table_value(m, name)
+                continue
+            assert got is table_value(m, name), name
+
+    lin = Linear(2, 3)
+    lin.weight = Parameter(zeros(3, 2))  # setattr of a new parameter
+    lin.register_parameter("bias", Parameter(ones(3)))
+    check(lin, "weight", "bias")
+    lin.bias = None  # a registered parameter set to None
+    check(lin, "bias")
+    del lin.weight
+    check(lin, "weight")
+    lin.weight = Linear(1, 1)  # the name becomes a child module
+    check(lin, "weight")
+    lin.weight = None
+    check(lin, "weight")
+    del lin.weight
+    lin.register_buffer("weight", ones(2))  # ... then a buffer
+    check(lin, "weight")
+    lin.weight = zeros(5)
+    check(lin, "weight")
+    lin.register_parameter("weight", Parameter(ones(1)))  # ... then a parameter again
+    check(lin, "weight")
+    lin.add_module("weight", ReLU())  # add_module replaces what the name held
+    check(lin, "weight")
+    with pytest.raises(TypeError, match="child module 'weight'"):
+        lin.weight = 3  # a plain value where a module is: refused, nothing changes
+    check(lin, "weight")
+
+    named = Sequential(OrderedDict([("fc", Linear(2, 2)), ("act", ReLU())]))
+    del named[0]
+    check(named, "fc", "act")
+    heads = ModuleDict({"cls": Linear(2, 3), "box": Linear(2, 4)})
+    heads["cls"] = Linear(2, 5)
+    check(heads, "cls")
+    del heads["cls"]
+    heads.pop("box")
+    check(heads, "cls", "box")
+    heads.update({"a": ReLU()})
+    heads.clear()
+    check(heads, "a")
+
+    # a child named like a method does not hide the method (as without the mirror, and in torch)
+    m = Module()
+    m.add_module("train", Linear(1, 1))
+    assert callable(m.train) and m.train(False) is m and m._modules["train"].training is False
+
+    clone = copy.deepcopy(Net())
+    clone.stack = Linear(2, 1)
+    check(clone, "stack", "scale", "running")
+    assert [n for n, _ in clone.named_children()] == ["stack"]
+
+
 def test_parameters_recurse_flag_and_shared_parameters_count_once():
     lin = Linear(3, 3)
     model = Sequential(lin, ReLU(), lin)

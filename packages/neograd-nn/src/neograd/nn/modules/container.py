@@ -59,7 +59,7 @@ class Sequential(Module):
     def __delitem__(self, idx: int | slice) -> None:
         keys = list(self._modules)
         for key in keys[idx] if isinstance(idx, slice) else [keys[_index("Sequential", idx, len(self))]]:
-            del self._modules[key]
+            delattr(self, key)
         # renumber, so that indices and state_dict keys stay 0, 1, 2, ...
         if all(k.isdigit() for k in self._modules):
             items = list(self._modules.values())
@@ -189,6 +189,7 @@ class ModuleDict(Module):
 
     def __delitem__(self, key: str) -> None:
         del self._modules[key]
+        self.__dict__.pop(key, None)  # (its mirror, see Module._mirror)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -213,11 +214,14 @@ class ModuleDict(Module):
 
     def pop(self, key: str) -> Module:
         """Remove the module named ``key`` and return it."""
-        return self._modules.pop(key)
+        module = self._modules[key]
+        del self[key]
+        return module
 
     def clear(self) -> None:
         """Remove every module."""
-        self._modules.clear()
+        for key in list(self._modules):
+            del self[key]
 
     def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         """Add or replace modules from a mapping or from (name, module) pairs."""
