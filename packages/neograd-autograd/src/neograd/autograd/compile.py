@@ -210,7 +210,7 @@ class CompiledFunction:
         candidates = self._programs.get(key)
         if candidates:
             for program in candidates:
-                if program.guards_hold():
+                if program.guards_hold(inputs):
                     self._programs.move_to_end(key)
                     if program.eager_reason is not None:
                         return self.fn(*args, **kwargs)
@@ -218,7 +218,6 @@ class CompiledFunction:
                         return self._checked(program, args, kwargs, inputs, key)
                     self._last = None if kwargs else program
                     return program.code(inputs)  # (program.replay(inputs), one call less)
-        self._last = None
         program, result = _capture(self.fn, args, kwargs, inputs, strict=self.check)
         self._remember(key, program)
         return result
@@ -335,32 +334,23 @@ class _Program:
         self.live_tensors: list[Tensor] = []  # tensors read live at replay (parameters, buffers)
         self.live_checks: list[tuple[Tensor, tuple[int, ...], np.dtype]] = []
         # each module reachable from the step with its training flag; each of their (non-empty)
-        # parameter and buffer tables with the ids of the tensors in it
+        # parameter and buffer tables (their entries, as at the capture, are guarded by identity)
         self.module_checks: tuple[tuple[Any, bool], ...] = ()
-        self.table_checks: tuple[tuple[Any, tuple[int, ...]], ...] = ()
+        self.table_checks: tuple[Any, ...] = ()
         self.objects: list[Any] = []  # optimizers, schedulers, modules called live (for check=True)
         self.result: Any = None
         self.eager_reason: str | None = None
         self.checks_left = CHECK_CALLS
         self.n_ctx = 0
         self.code: Callable[..., Any] = _nothing  # the replay, written out as one function
+        self.guards: Callable[..., Any] = _nothing  # its guards alone
         self.source = ""  # its source (print(step.programs[0].source))
         self.log: list[tuple[str, Any]] | None = None  # check=True: the eager values of a capture
         self.signature: tuple[Any, ...] = ()  # the arguments' _signature and the grad mode at the capture
         self.grad_enabled = True
 
-    def guards_hold(self) -> bool:
-        for t, shape, dtype in self.live_checks:
-            d = t.data
-            if d.shape != shape or d.dtype != dtype:
-                return False
-        for m, training in self.module_checks:
-            if m.training != training:
-                return False
-        for table, ids in self.table_checks:
-            if tuple(map(id, table.values())) != ids:
-                return False
-        return True
+    def guards_hold(self, inputs: tuple[Any, ...]) -> bool:
+        return self.guards(inputs) is not _MISS  # the replay's first lines alone (_guard_lines)
 
     def replay(self, inputs: tuple[Any, ...], log: list[tuple[str, Any]] | None = None) -> Any:
         if log is None:
@@ -1140,7 +1130,7 @@ def _deliver(target: Any, by_arg: bool, g: np.ndarray, inputs: Any, shared: bool
 
 
 # ---- the replay written out as one Python function ---------------------------------------------------
-def _generate(p: _Program) -> tuple[Callable[..., None], str]:
+def _generate(p: _Program) -> tuple[Callable[..., None], Callable[..., None], str]:
     """The kernels as straight-line Python: forward and backward inline, slots, ctxs and pending
     gradients in local variables, the other kernels called. It does what the kernels' ``run``
     closures do one after the other (check=True replays those), without their loops."""
@@ -1148,7 +1138,8 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
     ns.update(
         _in=_is_in, _make=Tensor._make, _deliver=_deliver, _materialize=_materialize, grad_state=grad_state
     )
-    lines = ["def replay(inputs):", *_guard_lines(p, ns), f"    env = [None] * {p.n_slots}"]
+    guards = _guard_lines(p, ns)
+    lines = ["def replay(inputs):", *guards, f"    env = [None] * {p.n_slots}"]
     for k, i, is_tensor in p.arg_slots:
         lines.append(f"    s{k} = inputs[{i}]{'.data' if is_tensor else ''}")
     # NOTE: slot k lives in the local variable s{k} (a local is cheaper than env[k]); a kernel
@@ -1231,15 +1222,16 @@ def _generate(p: _Program) -> tuple[Callable[..., None], str]:
     lines.append(f"    return _materialize({const('R', p.result)}, env, True)")
     source = "\n".join(lines) + "\n"
     exec(_code_of(source), ns)  # see the NOTE above
-    return ns["replay"], source
+    exec(_code_of("\n".join(["def guards(inputs):", *guards, "    return None"]) + "\n"), ns)
+    return ns["replay"], ns["guards"], source
 
 
 def _guard_lines(p: _Program, ns: dict[str, Any]) -> list[str]:
     """The replay's first lines: every guard of the recording (what selects it in
-    CompiledFunction.__call__: the arguments' signature and grad mode, then guards_hold),
+    CompiledFunction.__call__: the arguments' signature and grad mode, then the rest),
     returning _MISS when one fails, so that the recording replayed last can be tried
-    directly. At least as strict as the lookup: a miss only sends the call the slow way."""
-    ns.update(_MISS=_MISS, Tensor=Tensor, ndarray=np.ndarray, grad_state=grad_state, _id=id)
+    directly. The same lines, alone, are the recording's ``guards`` (guards_hold)."""
+    ns.update(_MISS=_MISS, Tensor=Tensor, _id=id)
     miss = "return _MISS"
     lines = [f"    if len(inputs) != {len(p.signature)} or grad_state.enabled != GE: {miss}"]
     ns["GE"] = p.grad_enabled
@@ -1267,7 +1259,7 @@ def _guard_lines(p: _Program, ns: dict[str, Any]) -> list[str]:
         lines.append(f"    if MM{j}.training is not {bool(training)}: {miss}")
     # NOTE: a table's entries by identity, one dict lookup each (not the ids, which a new
     # tensor could reuse; the recording holds the tensors anyway, to read them)
-    for j, (table, _) in enumerate(p.table_checks):
+    for j, table in enumerate(p.table_checks):
         ns[f"TB{j}"] = table
         same = [f"len(TB{j}) != {len(table)}"]
         for n, (name, value) in enumerate(table.items()):
@@ -1417,7 +1409,7 @@ def _plan_memory(p: _Program) -> None:
             frees.setdefault(i, []).append(k)
     for i, step in enumerate(p.steps):
         step.free = tuple(frees.get(i, ()))
-    p.code, p.source = _generate(p)
+    p.code, p.guards, p.source = _generate(p)
 
 
 def _install(rec: _Recorder) -> list[Callable[[], None]]:
@@ -1576,7 +1568,7 @@ def _live_wrapper(rec: _Recorder, method: Any, name: str) -> Callable[..., Any]:
 
 # ---- guards on modules ---------------------------------------------------------------------------------
 def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
-    """For each module reachable from fn: its train flag and the identity of its parameters and buffers."""
+    """Each module reachable from fn with its train flag; their non-empty parameter and buffer tables."""
     roots: list[Any] = []
     seen: set[int] = set()
 
@@ -1605,7 +1597,7 @@ def _module_guards(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[tup
     for root in roots:
         modules.extend(m for m in root.modules() if all(m is not n for n in modules))
     tables = [t for m in modules for t in (m.__dict__.get("_parameters"), m.__dict__.get("_buffers")) if t]
-    return tuple((m, m.training) for m in modules), tuple((t, tuple(map(id, t.values()))) for t in tables)
+    return tuple((m, m.training) for m in modules), tuple(tables)
 
 
 # ---- check=True ------------------------------------------------------------------------------------------

@@ -451,7 +451,7 @@ class Relu(Function):
     def backward(ctx: Any, grad_output: Any) -> Any:
         (y,) = ctx.saved_tensors
         # the gradient at 0 is 0, as in torch; at NaN it is 0 too, where torch passes it through
-        return grad_output * (y > (_zero_like(y) if type(y) is np.ndarray else 0))
+        return grad_output * (y > _zero_like(y))
 
 
 _ZEROS_MAX = 1 << 15  # elements: the cache below holds at most 8 x 128 KiB of float32
