@@ -325,7 +325,7 @@ def mm(a: Any, b: Any) -> Any:
     dot's 3 (NumPy 2.4, one thread); both give the same bits. Tensors (a backward under
     create_graph) and GPU arrays keep ``@``.
     """
-    if type(a) is np.ndarray and type(b) is np.ndarray:
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return np.dot(a, b)
     return a @ b
 

@@ -9,12 +9,14 @@ torch.compile and tinygrad's TinyJit do:
    with a recorder switched on, which writes down in order the *kernels* it executes:
 
    - each op's forward: ``Function.apply`` is wrapped for the capture (as the ONNX
-     exporter traces), so the op class and its arguments are seen, not its insides;
+     exporter traces), so the op class and its arguments are seen; and the op's forward
+     runs on *traced* arrays (below), so the NumPy calls inside it are recorded too;
    - the backward pass ``loss.backward()`` runs: ``engine._run`` is wrapped, and the order
      in which the engine visits the nodes, and where each gradient goes (into another
      node's pending sum, or accumulated into a leaf's ``.grad``), are worked out once from
-     the graph, by the engine's own rules, so that sums add up in the same order;
-   - NumPy calls made outside ops on arrays of the step (the dropout mask derived from a
+     the graph, by the engine's own rules, so that sums add up in the same order; each
+     node's backward is then run once more on traced arrays, and the sums too;
+   - NumPy calls on arrays of the step, inside ops or not (the dropout mask derived from a
      random draw, BatchNorm's running statistics): during a capture, tensors hand out
      their arrays as ``_Traced`` views, an ndarray subclass whose ``__array_ufunc__`` and
      ``__array_function__`` record each call; draws from neograd's generator, through a
@@ -29,21 +31,36 @@ torch.compile and tinygrad's TinyJit do:
    a tensor argument), read live at replay where the step first uses it.
    ``print(step.programs[0])`` shows the recording, one kernel a line.
 
-2. **Replay.** A later call whose guards hold skips ``step`` and runs the kernels on
-   arrays: ``Cls.forward(ctx, *arrays)`` with a bare ``ctx``, ``Cls.backward(ctx, grad)``
-   in the recorded order, gradients summed and accumulated into ``.grad`` as the engine
-   does, the live optimizer step. No Tensor or node is made, nothing is sorted or walked,
-   no module is called. The kernel list is written out as one straight-line Python
-   function (``print(step.programs[0].source)``), so even the loop over kernels is gone.
-   A slot is dropped after its last use and a ctx after its backward, so the arrays peak
-   no higher than in eager mode. (The kernels are the ops' own forward and backward,
-   allocating their results as in eager mode; they are not rewritten to write into
-   preallocated buffers: every op would need a second form, and on the small models where
-   the replay's speed matters NumPy's ``out=`` saves nothing measurable, as malloc, tuned
-   at import (``_malloc.py``), hands back the block just freed: ``np.maximum`` over 750 x 10
-   float32 takes 3.7 us with or without ``out=``.) Random numbers are drawn afresh from
-   neograd's generator in the same order, so a compiled run from a seed is bitwise the eager
-   run from that seed.
+   **Lowering.** So each op is recorded two ways: as one kernel (a call of its forward and
+   later its backward, on a ctx) and as the NumPy calls inside them. The second, *lowered*,
+   form is kept when it is faithful, which three checks decide for each node (``_choose``):
+   its forward and backward read no value into Python (IndexCrossEntropy's test of the
+   logits' range, ``if (x > 0).all()``: a branch that could go the other way next time);
+   every array they hand on is one the tracer saw made; and, since the tracer cannot see
+   everything (``out[...] = x`` into a fresh ``np.empty``, a C extension), ``verify`` runs
+   the recorded calls and the op itself on other values of the inputs and compares them
+   bit for bit. A node failing any of them stays one kernel; ops need no second form.
+
+2. **Replay.** A later call whose guards hold skips ``step`` and runs the kernels: the
+   NumPy calls of the lowered ops, a call of ``Cls.forward(ctx, *arrays)`` with a bare
+   ``ctx`` and of ``Cls.backward(ctx, grad)`` for the others, gradients summed and
+   accumulated into ``.grad`` as the engine does, the live optimizer step. No Tensor or
+   node is made, nothing is sorted or walked, no module is called. The kernel list is
+   written out as one straight-line Python function (``print(step.programs[0].source)``),
+   so even the loop over kernels is gone.
+
+   **Memory.** A slot is dropped after its last use and a ctx after its backward. The
+   results of elementwise kernels (ufunc calls) get *preallocated buffers*, passed as the
+   ufunc's ``out``, planned once per recording (``_plan_buffers``): arrays whose lifetimes
+   do not overlap share storage, and an array that may be a view of another (a reshape,
+   an index) keeps that one's storage busy as long as it lives. Arrays that leave the
+   recording's sight (a result, a ``.grad``, an argument of a whole op or of the
+   optimizer) keep being allocated as in eager mode, and so do those of the other NumPy
+   calls (a matrix product allocates as fast: malloc, tuned at import in ``_malloc.py``,
+   hands back the block just freed). The buffers plus the arrays allocated during a
+   replay peak no higher than the arrays of an eager step (tested). Random numbers are
+   drawn afresh from neograd's generator in the same order, so a compiled run from a
+   seed is bitwise the eager run from that seed.
 
 3. **Guards.** A recording holds for: the shapes, dtypes and requires_grad of the tensor
    arguments and the values of the others, grad mode, the shape and dtype of each tensor
@@ -73,7 +90,8 @@ and the replay side by side (from the same state) for the first :data:`CHECK_CAL
 replays and raises a :class:`CompileError` naming the first kernel the two do not share
 or compute differently. The eager run's state is the one kept, so checking changes no
 result. Capturing patches classes for the whole process: one capture at a time, and no
-other thread should run neograd code meanwhile.
+other thread should run neograd code meanwhile; a recording's buffers serve one replay
+at a time (a compiled step called from two threads at once needs a lock).
 
 Returned tensors come back as new tensors outside the graph (``loss.item()`` works).
 
@@ -284,13 +302,17 @@ class _Ref:
 class _Step:
     """One recorded kernel. ``run(env, ctxs, args)`` does its work at replay."""
 
-    __slots__ = ("free", "kind", "label", "outs", "run", "spec", "uses", "where")
+    __slots__ = ("free", "kind", "label", "lowered", "outs", "run", "spec", "sub", "uses", "where")
 
     def __init__(self, kind: str, label: str, where: str, uses: set[int], outs: tuple[int, ...]) -> None:
         self.kind, self.label, self.where, self.uses, self.outs = kind, label, where, uses, outs
         self.free: tuple[int, ...] = ()
         self.run: Callable[..., Any] = _nothing
         self.spec: tuple[Any, ...] | None = None  # what _generate needs to write the kernel out inline
+        # an op's forward or a backward pass also recorded as the NumPy calls inside it: the
+        # range of those kernels in the recording, and whether they replace this one (_choose)
+        self.sub: tuple[int, int] | None = None
+        self.lowered = False
 
     def __repr__(self) -> str:
         outs = ", ".join(f"%{k}" for k in self.outs)
@@ -298,6 +320,23 @@ class _Step:
         if self.kind == "guard":  # "guard bool() == True" -> "guard bool(%4) == True"
             return f"{'-':>12}   {self.label.replace('()', f'({ins})', 1)}    # {self.where}"
         return f"{outs or '-':>12} = {self.label}({ins})    # {self.where}"
+
+
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.strides == b.strides
+
+
+def _perturbed(a: Any, rng: np.random.Generator) -> Any:
+    """Other values of an array's shape and dtype (verify): floats moved, booleans and integers
+    (masks, indices) drawn or shuffled among themselves, so that indices stay in range."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        return np.asarray(a + rng.standard_normal(a.shape), a.dtype)  # (0-d: an array, not a scalar)
+    if a.dtype.kind == "b":
+        return rng.random(a.shape) < 0.5
+    if a.dtype.kind in "iu" and a.size:
+        return rng.permutation(a.ravel()).reshape(a.shape)
+    return a.copy()
 
 
 def _isfinite(a: Any) -> bool:
@@ -345,6 +384,8 @@ class _Program:
         self.code: Callable[..., Any] = _nothing  # the replay, written out as one function
         self.guards: Callable[..., Any] = _nothing  # its guards alone
         self.source = ""  # its source (print(step.programs[0].source))
+        self.buffers: dict[int, np.ndarray] = {}  # slot -> its preallocated storage (_plan_buffers)
+        self.buffer_bytes = 0
         self.log: list[tuple[str, Any]] | None = None  # check=True: the eager values of a capture
         self.signature: tuple[Any, ...] = ()  # the arguments' _signature and the grad mode at the capture
         self.grad_enabled = True
@@ -373,9 +414,14 @@ class _Program:
         return "\n".join([head, *map(repr, self.steps)])
 
 
+_UNSET = ("np.empty_like", "np.empty")  # kernels whose values are whatever memory held (not compared)
+
+
 def _copies(env: list[Any], step: _Step, inputs: tuple[Any, ...]) -> Any:
     if step.kind == "backward" or step.kind == "call":
         return step.run.observe(inputs)  # type: ignore[attr-defined]
+    if step.label in _UNSET:
+        return None
     return [np.array(env[k], copy=True) if env[k] is not None else None for k in step.outs]
 
 
@@ -504,6 +550,7 @@ def _method(name: str) -> Callable[..., Any]:
 for _name in (
     "astype", "reshape", "transpose", "copy", "ravel", "flatten", "squeeze", "swapaxes", "repeat",
     "argmax", "argmin", "take", "dot", "__getitem__", "__setitem__", "fill", "clip", "sort", "argsort",
+    "nonzero", "cumsum",
 ):  # fmt: skip
     setattr(_Traced, _name, _method(_name))
 
@@ -528,7 +575,8 @@ def _written(args: Any, kwargs: Any, label: str) -> list[Any]:
     if "out" in kwargs:
         out = kwargs["out"]
         return list(out) if isinstance(out, tuple) else [out]
-    if (label.startswith("np.") and "." not in label[3:]) or label in ("ndarray.__setitem__", "ndarray.fill"):
+    writes_first = label.startswith("np.") and ("." not in label[3:] or label.endswith(".at"))
+    if writes_first or label in ("ndarray.__setitem__", "ndarray.fill"):  # (np.add.at writes too)
         return [args[0]] if args and isinstance(args[0], np.ndarray) else []
     return []
 
@@ -543,7 +591,9 @@ def _value_read(a: _Traced, convert: Callable[[Any], Any], what: str) -> Any:
     """
     value = convert(np.ndarray.view(a, np.ndarray))
     rec = _recorder
-    if rec is not None and not rec.depth:
+    if rec is not None and rec.lowering and not rec.depth:  # inside an op: it stays a whole kernel
+        rec.taint(f"{what}() of a value")
+    elif rec is not None and not rec.depth:
         library = sys._getframe(2).f_globals.get("__name__", "").startswith("neograd.")
         if what in ("bool", "int", "index") and a._slot is not None:
             rec.guard(a._slot, value, what)
@@ -598,6 +648,12 @@ class _Recorder:
         self.arrays: list[Any] = []  # slot -> the array it had at capture
         self.op_outputs: set[int] = set()  # slots made by a Function's forward
         self.tainted: list[str] = []
+        # lowering: an op's forward or backward run on traced arrays, its NumPy calls recorded
+        self.lowering = False
+        self.lower_failed: str | None = None  # why the op being lowered must stay a whole kernel
+        self.no_lowering: str | None = None  # why no op is replaced by its NumPy calls (_choose)
+        self.forward_of: dict[int, _Step] = {}  # ctx index -> the forward step of that node
+        self.lowered_backward: set[int] = set()  # nodes whose lowered backward was recorded
         self.log: list[tuple[str, Any]] | None = [] if log else None
         for i, a in enumerate(inputs):  # array arguments: slots filled from the arguments at replay
             if type(a) is np.ndarray:
@@ -678,6 +734,8 @@ class _Recorder:
                 self.taint(f"an array derived from the step by an unrecorded NumPy call ({_where()})")
                 return np.ndarray.view(x, np.ndarray)
             k = self.slot_of.get(id(x))
+            if k is None and self.lowering:
+                return self.derived(x)
             return x if k is None else _Ref(k)
         t = type(x)
         if t is tuple or t is list:
@@ -689,8 +747,72 @@ class _Recorder:
         return x
 
     def taint(self, reason: str) -> None:
-        if not self.tainted:
+        if self.lowering:  # inside an op: the op stays one kernel, the capture goes on
+            self.lower_failed = self.lower_failed or reason
+        elif not self.tainted:
             self.tainted.append(reason)
+
+    def derived(self, x: np.ndarray) -> Any:
+        """A plain array met inside an op being lowered: a constant, unless it views an array of
+        the step (np.asarray of one: that slot; anything else: the op is not lowered)."""
+        base = x.base
+        while base is not None:
+            if isinstance(base, _Traced) or id(base) in self.slot_of:
+                k = base._slot if isinstance(base, _Traced) else self.slot_of[id(base)]
+                same = base.shape == x.shape and base.dtype == x.dtype and _same_memory(base, x)
+                if k is not None and same:
+                    return _Ref(k)
+                self.taint(f"an array derived from the step by an unrecorded call ({_where()})")
+                return x
+            base = getattr(base, "base", None)
+        return x
+
+    def unwrap(self, x: Any) -> Any:
+        """Traced arrays back to the plain arrays of their slots (what eager code is handed)."""
+        if isinstance(x, _Traced):
+            raw = x.base
+            if type(raw) is np.ndarray and x._slot is not None and self.slot_of.get(id(raw)) == x._slot:
+                return raw
+            return np.ndarray.view(x, np.ndarray)
+        t = type(x)
+        if (t is tuple or t is list) and any(isinstance(y, _Traced) for y in x):
+            return t(self.unwrap(y) for y in x)
+        return x
+
+    def trace_in(self, x: Any) -> Any:
+        """Plain arrays of the step as traced views (what an op being lowered is handed)."""
+        if type(x) is np.ndarray:
+            k = self.slot_of.get(id(x))
+            return x if k is None else self.traced(x, k)
+        t = type(x)
+        if t is tuple or t is list:
+            return t(self.trace_in(y) for y in x)
+        if t is dict:
+            return {k: self.trace_in(v) for k, v in x.items()}
+        return x
+
+    def lowered_call(self, fn: Callable[..., Any], ctx: Any, args: Any, kwargs: Any) -> Any:
+        """Run an op's forward or backward on traced arrays: its NumPy calls become kernels."""
+        depth, self.depth = self.depth, 0
+        self.lowering, self.lower_failed = True, None
+        try:
+            return fn(ctx, *self.trace_in(args), **self.trace_in(kwargs))
+        finally:
+            self.depth, self.lowering = depth, False
+
+    def drop_steps(self, mark: int) -> None:
+        del self.p.steps[mark:]
+        if self.log is not None:
+            del self.log[mark:]
+
+    def keep_whole(self, index: int, reason: str) -> None:
+        """Node ``index`` replays as its op's forward and backward (a ctx), not their NumPy calls."""
+        step = self.forward_of.get(index)
+        if step is None or not step.lowered:
+            return
+        step.lowered = False
+        if index in self.lowered_backward:  # an earlier backward already used its NumPy calls
+            self.no_lowering = self.no_lowering or reason
 
     def add(self, step: _Step) -> None:
         self.p.steps.append(step)
@@ -702,6 +824,8 @@ class _Recorder:
         try:
             if step.kind in ("backward", "call"):
                 return step.run.observe(self.inputs)  # type: ignore[attr-defined]
+            if step.label in _UNSET:
+                return None
             return [np.array(self.arrays[k], copy=True) for k in step.outs]
         finally:
             self.depth -= 1
@@ -726,15 +850,45 @@ class _Recorder:
             [True if grad_on and isinstance(a, Tensor) and a.requires_grad else None for a in args]
         )
         template, kw_template = self.resolve(args), self.resolve(kwargs)
+        mark = len(self.p.steps)
+        # NOTE: forward runs on traced arrays (so the NumPy calls inside it are recorded too)
+        # through a stand-in put on the class for this one call; Function.apply, the node and
+        # the eager backward see plain arrays, as in eager mode
+        lower = any(isinstance(a, Tensor) for a in args) and self.no_lowering is None
+        result: list[Any] = []
+        own = cls.__dict__.get("forward")
+        if lower:
+            forward = cls.forward
+
+            def lowered_forward(ctx: Any, *arrays: Any, **kw: Any) -> Any:
+                if self.lowering:  # (the same op applied inside its own forward)
+                    return forward(ctx, *arrays, **kw)
+                out = self.lowered_call(forward, ctx, arrays, kw)
+                result.append(out._slot if isinstance(out, _Traced) else None)
+                for name, value in ctx.__dict__.items():
+                    ctx.__dict__[name] = self.unwrap(value)
+                return self.unwrap(out)
+
+            cls.forward = staticmethod(lowered_forward)  # type: ignore[attr-defined]
         self.depth += 1
         try:
-            out = original(cls, *_plain(args), **_plain(kwargs))
+            out = original(cls, *self.unwrap(args), **self.unwrap(kwargs))
         finally:
             self.depth -= 1
+            if lower:
+                if own is None:
+                    del cls.forward  # type: ignore[attr-defined]
+                else:
+                    cls.forward = own  # type: ignore[attr-defined]
+        lowered = bool(result) and result[0] is not None and self.lower_failed is None
+        if lowered and not self.verify(cls, template, kw_template, pattern, self.p.steps[mark:], result[0]):
+            lowered = False
+        if not lowered or not isinstance(out, Tensor):
+            self.drop_steps(mark)
         where = _where()
         if isinstance(out, Tensor):
             raw = _DATA.__get__(out, Tensor)
-            k = self.new_slot(raw)
+            k = result[0] if lowered else self.new_slot(raw)
             self.op_outputs.add(k)
             node = out._node
             ctx_index = None
@@ -756,8 +910,59 @@ class _Recorder:
         uses = _refs(template, set()) | _refs(kw_template, set())
         step = _Step("forward", f"{cls.__name__}.forward", where, uses, (k,))
         step.run, step.spec = run, spec
+        if lowered and isinstance(out, Tensor):
+            step.sub, step.lowered = (mark, len(self.p.steps)), True
+            if ctx_index is not None:
+                self.forward_of[ctx_index] = step
         self.add(step)
         return out
+
+    def verify(
+        self, cls: type, template: Any, kw: Any, pattern: Any, steps: list[_Step], out: int,
+        backward: tuple[list[_Step], Any, tuple[Any, ...]] | None = None,
+    ) -> bool:  # fmt: skip
+        """Whether the NumPy calls recorded inside an op compute what the op computes on other
+        values too: run them, and the op's own forward (and backward), on perturbed inputs.
+
+        What the tracer cannot see (an array filled by ``out[...] = x`` or made by a C
+        extension from a traced one) is a constant in the recording: the values differ."""
+        later = backward[0] if backward else []
+        env: list[Any] = [None] * self.p.n_slots
+        rng = np.random.default_rng(len(steps))
+        made: set[int] = set()
+        wanted = sorted(_refs((template, kw, backward[1] if backward else None), set()))
+        for step in [*steps, *later]:
+            wanted += sorted(step.uses - made)
+            made.update(step.outs)
+        for k in wanted:
+            if env[k] is None:
+                env[k] = _perturbed(self.arrays[k], rng)
+        state = _random.get_rng_state()
+        self.depth += 1
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ctx = cls()
+                ctx.edges = pattern
+                expected = cls.forward(ctx, *_materialize(list(template), env), **_materialize(kw, env))
+                _random.set_rng_state(state)
+                for step in steps:
+                    step.run(env, None, self.inputs)
+                if not _same(env[out], expected):
+                    return False
+                if not backward:
+                    return True
+                grads = cls.backward(ctx, np.array(_materialize(backward[1], env), copy=True))
+                grads = grads if type(grads) is tuple else (grads,)
+                for step in later:
+                    step.run(env, None, self.inputs)
+                recorded = [env[g.k] if type(g) is _Ref else g for g in backward[2]]
+                return len(grads) == len(recorded) and all(_same(x, y) for x, y in zip(recorded, grads))
+        except Exception:  # (an op that refuses other values stays one kernel)
+            return False
+        finally:
+            self.depth -= 1
+            _random.set_rng_state(state)
 
     def fresh_copy(self, array: np.ndarray, value: np.ndarray) -> None:
         k = self.new_slot(array)
@@ -790,12 +995,22 @@ class _Recorder:
                     self.taint(f"{label} returned the Python value {result!r} ({where})")
                 return result
         inplace = "out" in kwargs or label in ("ndarray.__setitem__", "ndarray.fill") or result is None
+        if isinstance(result, np.generic):  # NOTE: a 0-d array in the replay too (as its slot is)
+            func = _array_result(func)
         run = _numpy_kernel(func, template, kw_template, ks, inplace)
         uses = _refs(template, set()) | _refs(kw_template, set())
         step = _Step("numpy", label, where, uses, ks)
         step.run = run
         nested = any(type(x) is not _Ref and _has_ref(x) for x in template)
-        if len(ks) == 1 and not nested and not _has_ref(kw_template):  # written out inline (_generate)
+        u = _ufunc_call(func)
+        out = kw_template.get("out") if u is not None and len(template) == u.nin else None
+        if type(out) is tuple and len(out) == 1:
+            out = out[0]
+        if type(out) is _Ref and not nested:  # ufunc(a, b, out=c) as ufunc(a, b, c): written out too
+            rest = {name: v for name, v in kw_template.items() if name != "out"}
+            if not _has_ref(rest):
+                step.spec = (func, (*template, out), rest, None)
+        elif len(ks) == 1 and not nested and not _has_ref(kw_template):  # written out inline (_generate)
             step.spec = (func, template, kw_template, None if inplace else ks[0])
         self.add(step)
         return shown
@@ -943,7 +1158,7 @@ class _Recorder:
                     waiting[child] = 1
                     stack.append(child)
         ready = [node for node in dict.fromkeys(root_nodes) if waiting[node] == 0]
-        order = []
+        order, nodes = [], []
         while ready:
             node = ready.pop()
             edges = []
@@ -963,6 +1178,7 @@ class _Recorder:
                     if waiting[edge] == 0:
                         ready.append(edge)
             order.append((self.node_step[node], type(node).backward, tuple(edges)))
+            nodes.append(node)
         root_grads = []
         uses: set[int] = set()
         for t, g in roots:
@@ -991,8 +1207,131 @@ class _Recorder:
         ]
         step = _Step("backward", f"backward ({len(order)} nodes)", where, uses, ())
         step.run, step.spec = run, (root_grads, order, retain)
+        mark = len(self.p.steps)
+        if self.no_lowering is None and self.lower_backward(root_grads, order, nodes, retain):
+            step.sub, step.lowered = (mark, len(self.p.steps)), True
+        else:
+            self.drop_steps(mark)
+            for index, _, _ in order:
+                self.keep_whole(index, f"a backward pass replayed node by node ({where})")
         self.add(step)
         return True
+
+    def lower_backward(self, root_grads: list[Any], order: list[Any], nodes: list[Any], retain: bool) -> bool:
+        """Record the backward pass as kernels, in the engine's order: each node's backward as
+        the NumPy calls inside it (where its forward was lowered too) or as one call on its
+        ctx, the gradients fitted and summed, and delivered into the leaves' .grad."""
+        depth, self.depth = self.depth, 0
+        previous, grad_state.enabled = grad_state.enabled, False
+        self.lowering, self.lower_failed = True, None
+        try:
+            pending: dict[int, Any] = {}
+            for node, leaf, template in root_grads:
+                if _has_ref(template) and type(template) is not _Ref:
+                    return False
+                g = self.traced(self.arrays[template.k], template.k) if type(template) is _Ref else template
+                if node is None:
+                    self.deliver(leaf[1], leaf[2], g, True)
+                else:
+                    pending[node] = g if node not in pending else pending[node] + g
+            for (index, backward, edges), node in zip(order, nodes):
+                g = pending.pop(index, None)
+                if g is None:
+                    continue
+                grads = self.node_grads(index, backward, node, g, retain)
+                if len(grads) != len(edges):
+                    return False
+                for edge, gi in zip(edges, grads):
+                    if edge is None or gi is None:
+                        continue
+                    is_leaf, target, by_arg, shape, dtype = edge
+                    if not isinstance(gi, np.ndarray):
+                        gi = np.asarray(gi)
+                    if gi.shape != shape:
+                        gi = sum_to(gi, shape)
+                    if gi.dtype != dtype:
+                        gi = gi.astype(dtype)
+                    if is_leaf:  # as the engine: .grad must own its array
+                        raw, g_raw = self.unwrap(gi), self.unwrap(g)
+                        shared = raw is g_raw or raw.base is not None or _is_in(raw, node.saved or ())
+                        self.deliver(target, by_arg, gi, shared)
+                    else:
+                        so_far = pending.get(target)
+                        pending[target] = gi if so_far is None else so_far + gi
+            return self.lower_failed is None
+        except Exception:  # (the backward pass then replays node by node, as recorded above)
+            return False
+        finally:
+            self.depth, self.lowering = depth, False
+            grad_state.enabled = previous
+
+    def node_grads(self, index: int, backward: Any, node: Any, g: Any, retain: bool) -> tuple[Any, ...]:
+        """One node's input gradients, traced: from the NumPy calls of its backward if its
+        forward was lowered and they compute what it does (verify), else from a call on its ctx."""
+        step = self.forward_of.get(index)
+        ctx = object.__new__(type(node))
+        ctx.__dict__.update(node.__dict__)  # (a copy: the engine runs the node itself afterwards)
+        if step is not None and step.lowered:
+            mark = len(self.p.steps)
+            grads: Any = None
+            traced_ctx = object.__new__(type(node))  # what forward saved, traced
+            traced_ctx.__dict__.update({name: self.trace_in(v) for name, v in node.__dict__.items()})
+            try:
+                grads = self.lowered_call(backward, traced_ctx, (g,), {})
+            except Exception:
+                self.lower_failed = self.lower_failed or "its backward failed on traced arrays"
+            grads = grads if type(grads) is tuple else (grads,)
+            refs, g_ref = tuple(_slot_ref(gi) for gi in grads), _slot_ref(g)
+            cls, template, kw, pattern, out = step.spec[:5]
+            ok = self.lower_failed is None and all(r is None or type(r) is _Ref for r in refs)
+            if ok and self.verify(
+                cls, template, kw, pattern, self.p.steps[slice(*step.sub)], out,
+                (self.p.steps[mark:], g_ref, refs),
+            ):  # fmt: skip
+                self.lowered_backward.add(index)
+                self.lowering = True
+                return grads
+            self.drop_steps(mark)
+            self.lower_failed = None
+            self.keep_whole(index, f"{type(node).__name__} recorded both ways")
+        self.lowering = True
+        gk = g._slot if isinstance(g, _Traced) else None
+        self.depth += 1
+        try:
+            grads = backward(ctx, self.unwrap(g))
+        finally:
+            self.depth -= 1
+        grads = grads if type(grads) is tuple else (grads,)
+        outs: list[int | None] = []
+        traced: list[Any] = []
+        for gi in grads:
+            if gi is None:
+                outs.append(None)
+                traced.append(None)
+                continue
+            gi = np.asarray(gi) if isinstance(gi, np.generic) else gi
+            if type(gi) is not np.ndarray:
+                raise TypeError("a backward returned something other than arrays")
+            k = self.new_slot(gi)
+            outs.append(k)
+            traced.append(self.traced(gi, k))
+        g_arg = g if gk is None else _Ref(gk)
+        step = _Step("nodebw", f"{type(node).__name__}.backward", _where(), _refs(g_arg, set()), ())
+        step.outs = tuple(k for k in outs if k is not None)
+        step.spec = (index, backward, g_arg, tuple(outs), retain)
+        step.run = _node_backward_kernel(*step.spec)
+        self.add(step)
+        return tuple(traced)
+
+    def deliver(self, target: Any, by_arg: bool, gi: Any, shared: bool) -> None:
+        """A gradient accumulated into a leaf's .grad, as engine._deliver."""
+        g = _slot_ref(gi)
+        if type(g) is not _Ref and (isinstance(g, _Traced) or not isinstance(g, np.ndarray)):
+            raise TypeError("a gradient that is not an array of the step")
+        step = _Step("deliver", "Tensor.grad += ", _where(), _refs(g, set()), ())
+        step.spec = (target, by_arg, g, shared)
+        step.run = _deliver_kernel(target, by_arg, g, shared)
+        self.add(step)
 
 
 def _forward_kernel(
@@ -1013,6 +1352,54 @@ def _forward_kernel(
         env[k] = out
         if ctx_index is not None:
             ctxs[ctx_index] = ctx
+
+    return run
+
+
+def _node_backward_kernel(
+    index: int, backward: Any, g: Any, outs: tuple[int | None, ...], retain: bool
+) -> Callable[..., None]:
+    """One node's backward called on its ctx (a node whose op is not lowered)."""
+
+    def run(env: list[Any], ctxs: list[Any], inputs: Any) -> None:
+        previous = grad_state.enabled
+        grad_state.enabled = False
+        try:
+            grads = backward(ctxs[index], env[g.k] if type(g) is _Ref else g)
+        finally:
+            grad_state.enabled = previous
+        grads = grads if type(grads) is tuple else (grads,)
+        for k, gi in zip(outs, grads):
+            if k is not None:
+                env[k] = _arr(gi)
+        if not retain:
+            ctxs[index] = None
+
+    return run
+
+
+def _array_result(func: Any) -> Callable[..., Any]:
+    """``func`` answering a 0-d array where NumPy answers a scalar (a sum of all elements):
+    the kernels after it were recorded on an array, and ndarray's methods refuse scalars."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return np.asarray(func(*args, **kwargs))
+
+    return call
+
+
+def _slot_ref(x: Any) -> Any:
+    """A traced array as the reference to its slot; anything else as it is."""
+    return _Ref(x._slot) if isinstance(x, _Traced) and x._slot is not None else x
+
+
+def _arr(x: Any) -> Any:
+    return x if type(x) is np.ndarray else np.asarray(x)
+
+
+def _deliver_kernel(target: Any, by_arg: bool, g: Any, shared: bool) -> Callable[..., None]:
+    def run(env: list[Any], ctxs: list[Any], inputs: Any) -> None:
+        _deliver(target, by_arg, env[g.k] if type(g) is _Ref else g, inputs, shared)
 
     return run
 
@@ -1134,7 +1521,7 @@ def _generate(p: _Program) -> tuple[Callable[..., None], Callable[..., None], st
     """The kernels as straight-line Python: forward and backward inline, slots, ctxs and pending
     gradients in local variables, the other kernels called. It does what the kernels' ``run``
     closures do one after the other (check=True replays those), without their loops."""
-    ns: dict[str, Any] = {"ndarray": np.ndarray, "_fit": _fit, "_scalar_fix": _scalar_fix}
+    ns: dict[str, Any] = {"ndarray": np.ndarray, "_fit": _fit, "_scalar_fix": _scalar_fix, "_arr": _arr}
     ns.update(
         _in=_is_in, _make=Tensor._make, _deliver=_deliver, _materialize=_materialize, grad_state=grad_state
     )
@@ -1197,9 +1584,33 @@ def _generate(p: _Program) -> tuple[Callable[..., None], Callable[..., None], st
             lines.extend(_generate_backward(i, spec, const, arg))
         elif step.kind == "numpy" and spec is not None:
             func, template, kw, k = spec
-            call = ", ".join(arg(f"a{i}_{j}", x) for j, x in enumerate(template))
+            call_args = [arg(f"a{i}_{j}", x) for j, x in enumerate(template)]
+            u = _ufunc_call(func)
+            func = u or func
+            if k in p.buffers:  # the ufunc's out, given by position
+                call_args.append(const(f"BF{k}", p.buffers[k]))
+            if u is not None and len(call_args) > u.nin and u in (np.maximum, np.minimum):
+                call_args[-1] = f"out={call_args[-1]}"  # (NumPy deprecates a positional out for these)
+            call = ", ".join(call_args)
             kwargs = f", **{const(f'kw{i}', kw)}" if kw else ""
             lines.append(f"    {'' if k is None else f's{k} = '}{const(f'N{i}', func)}({call}{kwargs})")
+        elif step.kind == "nodebw":
+            index, backward, g, outs, retain = spec
+            lines.append("    grad_state.enabled = False")
+            lines.append(f"    try:\n        gs = {const(f'B{i}', backward)}(c{index}, {arg(f'g{i}', g)})")
+            lines.append("    finally:\n        grad_state.enabled = GE")
+            lines.append("    if type(gs) is not tuple: gs = (gs,)")
+            for pos, k in enumerate(outs):
+                if k is not None:
+                    lines.append(f"    s{k} = _arr(gs[{pos}])")
+            if not retain:
+                lines.append(f"    c{index} = None")
+        elif step.kind == "deliver":  # as engine._deliver
+            target, by_arg, g, shared = spec
+            value = arg(f"g{i}", g)
+            lines.append(f"    t = {f'inputs[{target}]' if by_arg else const(f'L{i}', target)}")
+            lines.append(f"    if t.grad is None: t.grad = _make({value}{'.copy()' if shared else ''})")
+            lines.append(f"    else: t.grad.data = t.grad.data + {value}")
         elif step.kind == "read" and spec is not None:
             lines.append(f"    s{spec[1]} = {const(f'T{i}', spec[0])}.data")
         elif step.kind == "set" and spec is not None:
@@ -1366,7 +1777,8 @@ def _capture(
         )
         program.eager_reason = reason
         program.steps = []
-    _plan_memory(program)
+    _choose(program, rec)
+    _plan_memory(program, rec.arrays)
     program.log = rec.log
     return program, _plain_result(result)
 
@@ -1393,8 +1805,24 @@ def _plain_result(x: Any) -> Any:
     return x
 
 
-def _plan_memory(p: _Program) -> None:
-    """Drop each slot right after the kernel that uses it last (results and live slots excepted)."""
+def _choose(p: _Program, rec: _Recorder) -> None:
+    """For each op and backward pass recorded both ways keep one: the NumPy calls inside it
+    (lowered), or the whole op (a call of its forward or backward, on a ctx)."""
+    drop: set[int] = set()
+    for i, step in enumerate(p.steps):
+        if step.sub is not None:
+            if step.lowered and rec.no_lowering is None:
+                drop.add(i)
+            else:
+                drop.update(range(*step.sub))
+    p.steps = [step for i, step in enumerate(p.steps) if i not in drop]
+    if rec.log is not None:
+        rec.log[:] = [entry for i, entry in enumerate(rec.log) if i not in drop]
+
+
+def _plan_memory(p: _Program, arrays: list[Any]) -> None:
+    """Drop each slot right after the kernel that uses it last (results and live slots excepted);
+    give the results of elementwise kernels preallocated buffers (_plan_buffers)."""
     last: dict[int, int] = {}
     for i, step in enumerate(p.steps):
         for k in step.uses:
@@ -1409,7 +1837,132 @@ def _plan_memory(p: _Program) -> None:
             frees.setdefault(i, []).append(k)
     for i, step in enumerate(p.steps):
         step.free = tuple(frees.get(i, ()))
+    p.buffers, p.buffer_bytes = _plan_buffers(p, arrays, last, keep)
     p.code, p.guards, p.source = _generate(p)
+
+
+def _ufunc_call(func: Any) -> np.ufunc | None:
+    """The ufunc of a recorded ``ufunc.__call__`` (what the replay calls directly), else None."""
+    u = getattr(func, "__self__", None)
+    return u if isinstance(u, np.ufunc) and getattr(func, "__name__", "") == "__call__" else None
+
+
+_FRESH = {  # NumPy calls whose result is always a new array (never a view of an argument)
+    "np.dot", "np.matmul", "np.ones_like", "np.zeros_like", "np.empty_like", "np.full_like", "np.where",
+    "np.copy", "ndarray.copy", "np.concatenate", "np.stack", "ndarray.dot", "np.clip", "ndarray.clip",
+    "np.argmax", "np.argmin", "ndarray.argmax", "ndarray.argmin", "np.take", "ndarray.take",
+    "ndarray.repeat", "ndarray.flatten", "ndarray.cumsum", "np.tensordot", "np.outer",
+}  # fmt: skip
+
+
+def _fresh(label: str) -> bool:
+    if label in _FRESH or label.startswith("generator."):
+        return True
+    return label.startswith("np.") and label.endswith((".__call__", ".reduce", ".accumulate", ".outer"))
+
+
+def _plan_buffers(
+    p: _Program, arrays: list[Any], last: dict[int, int], keep: set[int]
+) -> tuple[dict[int, np.ndarray], int]:
+    """Preallocated storage for the results of elementwise kernels, shared between slots whose
+    lifetimes do not overlap: the replay passes it as the ufunc's ``out``.
+
+    A slot gets a buffer when a ufunc call makes it as a new C-ordered array and nothing keeps
+    it beyond the recording: not a result, not handed to a whole op, a .grad, an optimizer or
+    an in-place tensor method. An array any other kernel makes may be a view of its inputs
+    (a reshape, an index), so they count as one group: a buffer is free again only when the
+    last array of its group has been used. Buffers are taken best fit from those free."""
+    parent: dict[int, int] = {}
+
+    def find(k: int) -> int:
+        while parent.get(k, k) != k:
+            k = parent[k]
+        return k
+
+    def join(outs: Any, uses: Any) -> None:
+        for o in outs:
+            for u in uses:
+                a, b = find(o), find(u)
+                if a != b:
+                    parent[a] = b
+
+    made: dict[int, int] = {}  # candidate slot -> the kernel that makes it
+    held = set(keep)  # slots something outside the recording may keep
+    for i, step in enumerate(p.steps):
+        spec = step.spec
+        if step.kind == "numpy":
+            if spec is not None and spec[3] is not None:
+                func, template, kw, k = spec
+                u = _ufunc_call(func)
+                a = arrays[k]
+                if (
+                    u is not None and u.nout == 1 and len(template) == u.nin and "out" not in kw
+                    and "where" not in kw and type(a) is np.ndarray and a.flags.c_contiguous
+                    and a.dtype.kind in "biufc"
+                ):  # fmt: skip
+                    made[k] = i
+            # NOTE: a kernel writing into its argument (out=, x[i] = v) or making a new array
+            # makes no view; any other one may (reshape, transpose, indexing)
+            if not set(step.outs) <= step.uses and not _fresh(step.label):
+                join(step.outs, step.uses)
+        elif step.kind != "guard":  # (NumPy calls keep nothing; whole ops, .grad, optimizers may)
+            held.update(step.uses)
+            held.update(step.outs)
+            join(step.outs, step.uses)
+    held_groups = {find(k) for k in held}
+    end: dict[int, int] = {}
+    for k, i in last.items():
+        r = find(k)
+        end[r] = max(end.get(r, i), i)
+    # NOTE: the buffers live for good, so that the replay's peak stays at most what its arrays
+    # take without them (what an eager step takes): the bytes each kernel's fresh arrays hold,
+    # step by step, less those given buffers, plus the buffers, may not exceed that peak
+    live = np.zeros(len(p.steps) + 1, np.int64)
+    for i, step in enumerate(p.steps):
+        for k in step.outs:
+            allocates = _fresh(step.label) or step.kind in ("forward", "nodebw")
+            if k in last and allocates and not set(step.outs) <= step.uses:
+                live[i : end[find(k)] + 1] += arrays[k].nbytes
+    ceiling = int(live.max()) if len(live) else 0
+    sizes: list[int] = []  # bytes of each block
+    free: list[int] = []
+    owner: dict[int, int] = {}  # slot -> its block
+    releases: dict[int, list[int]] = {}
+    for i, step in enumerate(p.steps):
+        for k in step.outs:
+            if made.get(k) != i or find(k) in held_groups:
+                continue
+            n, last_use = arrays[k].nbytes, end[find(k)]
+            fits = [b for b in free if sizes[b] >= n]
+            if fits:
+                block, grow = min(fits, key=sizes.__getitem__), 0
+            elif free:
+                block = max(free, key=sizes.__getitem__)
+                grow = n - sizes[block]
+            else:
+                block, grow = len(sizes), n
+            if grow:
+                live[i : last_use + 1] -= n
+                if sum(sizes) + grow + int(live.max()) > ceiling:  # more storage than it saves
+                    live[i : last_use + 1] += n
+                    continue
+                if block == len(sizes):
+                    sizes.append(n)
+                else:
+                    sizes[block] = n
+            else:
+                live[i : last_use + 1] -= n
+            if block in free:
+                free.remove(block)
+            owner[k] = block
+            releases.setdefault(last_use, []).append(block)
+        free.extend(releases.pop(i, ()))
+    storage = [np.empty(n, np.uint8) for n in sizes]
+    buffers = {}
+    for k, b in owner.items():
+        a = arrays[k]
+        buffers[k] = storage[b][: a.nbytes].view(a.dtype).reshape(a.shape)
+    return buffers, sum(sizes)
 
 
 def _install(rec: _Recorder) -> list[Callable[[], None]]:
@@ -1424,7 +1977,7 @@ def _install(rec: _Recorder) -> list[Callable[[], None]]:
     apply = Function.__dict__["apply"].__func__
 
     def traced_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
-        if rec.depth:
+        if rec.depth or rec.lowering:  # (inside an op being lowered: its NumPy calls are recorded)
             return apply(cls, *args, **kwargs)
         return rec.function(cls, args, kwargs, apply)
 

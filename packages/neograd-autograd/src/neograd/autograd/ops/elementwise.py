@@ -465,7 +465,7 @@ def _zero_like(x: Any) -> Any:
     2.0 against 1.1 for >, numpy 2.4); other layouts keep the scalar (an array of another
     layout would change the result's), and so do GPU arrays.
     """
-    if type(x) is np.ndarray and x.size <= _ZEROS_MAX and x.flags.c_contiguous:
+    if isinstance(x, np.ndarray) and x.size <= _ZEROS_MAX and x.flags.c_contiguous:
         return _zeros(x.shape, x.dtype)
     return x.dtype.type(0)  # typed zero: see Sigmoid
 

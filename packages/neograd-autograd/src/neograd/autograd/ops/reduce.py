@@ -52,8 +52,9 @@ def _expand(grad: Any, shape: tuple[int, ...]) -> Any:
     """Broadcast a gradient up to ``shape``."""
     if isinstance(grad, Tensor):
         return BroadcastTo.apply(grad, shape=shape)
-    # NOTE: np.broadcast_to costs ~2.5 us of Python checks per call; filling an array is cheaper
-    out = (np if type(grad) is np.ndarray else backend.array_module(grad)).empty(shape, grad.dtype)
+    # NOTE: np.broadcast_to costs ~2.5 us of Python checks per call; filling an array is cheaper.
+    # empty_like, not empty: an array made from grad, which ng.compile's tracer sees (0.2 us more)
+    out = (np if type(grad) is np.ndarray else backend.array_module(grad)).empty_like(grad, shape=shape)
     out[...] = grad
     return out
 

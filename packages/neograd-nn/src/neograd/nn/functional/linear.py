@@ -44,10 +44,9 @@ class Linear(Function):
         # NOTE: db as ones @ g, one BLAS call: NumPy sums a narrow (batch, 10) array over
         # axis 0 row by row, up to 5x slower (both add in float32, neither pairwise); on a
         # GPU (CuPy arrays) the plain sum is the fast one
+        grad_b = None
         if need_b:
-            grad_b = np.dot(_ones(g2.shape[0], g2.dtype), g2) if type(g2) is np.ndarray else g2.sum(axis=0)
-        else:
-            grad_b = None
+            grad_b = np.dot(_ones(len(g2), g2.dtype), g2) if isinstance(g2, np.ndarray) else g2.sum(axis=0)
         return grad_x, grad_w, grad_b
 
 
