@@ -330,8 +330,9 @@ def _perturbed(a: Any, rng: np.random.Generator) -> Any:
     """Other values of an array's shape and dtype (verify): floats moved, booleans and integers
     (masks, indices) drawn or shuffled among themselves, so that indices stay in range."""
     a = np.asarray(a)
-    if a.dtype.kind == "f":
-        return np.asarray(a + rng.standard_normal(a.shape), a.dtype)  # (0-d: an array, not a scalar)
+    if a.dtype.kind == "f":  # (uniform float32 noise: 5x cheaper to draw than normal float64)
+        noise = rng.random(a.shape, np.float64 if a.dtype == np.float64 else np.float32) * 2 - 1
+        return np.asarray(a + noise, a.dtype)  # (0-d: an array, not a scalar)
     if a.dtype.kind == "b":
         return rng.random(a.shape) < 0.5
     if a.dtype.kind in "iu" and a.size:
