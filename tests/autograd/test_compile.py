@@ -589,3 +589,18 @@ def test_an_op_the_tracer_cannot_follow_stays_one_kernel(op):
     assert f"{op.__name__}.forward" in labels and f"{op.__name__}.backward" in labels
     assert "np.multiply.__call__" in labels  # x * w, around it, still lowered
     assert not any(s.kind == "guard" for s in program.steps)
+
+
+def test_arrays_whose_shape_depends_on_values_get_no_buffer():
+    # x[mask] has as many elements as the mask has True: the arrays computed from it may have
+    # another shape at each replay (a buffer of the captured shape would broadcast a single
+    # element into it, or fail)
+    def f(x, mask):
+        return ((x[mask] * 2.0) + 1.0).sum()
+
+    step = ng.compile(f)
+    x = ng.arange(6, dtype=ng.float32)
+    for m in ([1, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 1]):
+        mask = ng.tensor(np.array(m, bool))
+        assert step(x, mask).item() == f(x, mask).item()
+    assert len(step.programs) == 1 and not step.programs[0].buffers

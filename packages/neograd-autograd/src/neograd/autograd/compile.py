@@ -55,10 +55,11 @@ torch.compile and tinygrad's TinyJit do:
    do not overlap share storage, and an array that may be a view of another (a reshape,
    an index) keeps that one's storage busy as long as it lives. Arrays that leave the
    recording's sight (a result, a ``.grad``, an argument of a whole op or of the
-   optimizer) keep being allocated as in eager mode, and so do those of the other NumPy
-   calls (a matrix product allocates as fast: malloc, tuned at import in ``_malloc.py``,
-   hands back the block just freed). The buffers plus the arrays allocated during a
-   replay peak no higher than the arrays of an eager step (tested). Random numbers are
+   optimizer) keep being allocated as in eager mode, and so do those whose shape may
+   depend on values (``x[mask]``, ``nonzero``, and all computed from them) and those of
+   the other NumPy calls (a matrix product allocates as fast: malloc, tuned at import in
+   ``_malloc.py``, hands back the block just freed). The buffers plus the arrays allocated
+   during a replay peak no higher than the arrays of an eager step (tested). Random numbers are
    drawn afresh from neograd's generator in the same order, so a compiled run from a
    seed is bitwise the eager run from that seed.
 
@@ -1856,6 +1857,12 @@ _FRESH = {  # NumPy calls whose result is always a new array (never a view of an
 }  # fmt: skip
 
 
+_VALUE_SHAPED = {  # NumPy calls whose result's shape depends on values
+    "np.nonzero", "ndarray.nonzero", "np.flatnonzero", "np.argwhere", "np.unique", "np.compress",
+    "np.extract",
+}  # fmt: skip
+
+
 def _fresh(label: str) -> bool:
     if label in _FRESH or label.startswith("generator."):
         return True
@@ -1889,8 +1896,21 @@ def _plan_buffers(
 
     made: dict[int, int] = {}  # candidate slot -> the kernel that makes it
     held = set(keep)  # slots something outside the recording may keep
+    # NOTE: an array whose shape depends on values (x[mask], nonzero) may have another shape
+    # at the next replay, and so may all arrays computed from it: they get no buffer (a buffer
+    # of the old shape would be an error, or worse, broadcast into)
+    varying: set[int] = set()
     for i, step in enumerate(p.steps):
         spec = step.spec
+        if not set(step.outs) <= step.uses and (
+            step.label in _VALUE_SHAPED
+            or step.uses & varying
+            or (
+                step.kind in ("numpy", "forward", "nodebw") and _ufunc_call(spec[0] if spec else None) is None
+                and any(arrays[k].dtype == np.bool_ for k in step.uses if isinstance(arrays[k], np.ndarray))
+            )
+        ):  # fmt: skip
+            varying.update(step.outs)
         if step.kind == "numpy":
             if spec is not None and spec[3] is not None:
                 func, template, kw, k = spec
@@ -1898,6 +1918,7 @@ def _plan_buffers(
                 a = arrays[k]
                 if (
                     u is not None and u.nout == 1 and len(template) == u.nin and "out" not in kw
+                    and k not in varying
                     and "where" not in kw and type(a) is np.ndarray and a.flags.c_contiguous
                     and a.dtype.kind in "biufc"
                 ):  # fmt: skip
