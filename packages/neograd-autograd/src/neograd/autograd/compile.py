@@ -1902,13 +1902,13 @@ def _plan_buffers(
     varying: set[int] = set()
     for i, step in enumerate(p.steps):
         spec = step.spec
+        # (x[mask], or a whole op given a bool array: assumed to select by it)
+        masked = step.label == "ndarray.__getitem__" or step.kind in ("forward", "nodebw")
         if not set(step.outs) <= step.uses and (
             step.label in _VALUE_SHAPED
+            or (step.label == "np.where" and spec is not None and len(spec[1]) == 1)
             or step.uses & varying
-            or (
-                step.kind in ("numpy", "forward", "nodebw") and _ufunc_call(spec[0] if spec else None) is None
-                and any(arrays[k].dtype == np.bool_ for k in step.uses if isinstance(arrays[k], np.ndarray))
-            )
+            or (masked and any(arrays[k].dtype == np.bool_ for k in step.uses))
         ):  # fmt: skip
             varying.update(step.outs)
         if step.kind == "numpy":
@@ -1946,39 +1946,36 @@ def _plan_buffers(
             if k in last and allocates and not set(step.outs) <= step.uses:
                 live[i : end[find(k)] + 1] += arrays[k].nbytes
     ceiling = int(live.max()) if len(live) else 0
+    # NOTE: the arrays alive at that peak first, each in a block of its own (together they
+    # take no more than they did without buffers); then the others, each into a block big
+    # enough and idle for its whole lifetime (best fit), or a new block if the peak allows
+    peak = int(live.argmax()) if len(live) else 0
+    wanted = [
+        (k, i, end[find(k)], arrays[k].nbytes)
+        for i, step in enumerate(p.steps)
+        for k in step.outs
+        if made.get(k) == i and find(k) not in held_groups
+    ]
+    wanted.sort(key=lambda c: (not c[1] <= peak <= c[2], -c[3]))
     sizes: list[int] = []  # bytes of each block
-    free: list[int] = []
+    busy: list[list[tuple[int, int]]] = []  # the lifetimes each block serves
     owner: dict[int, int] = {}  # slot -> its block
-    releases: dict[int, list[int]] = {}
-    for i, step in enumerate(p.steps):
-        for k in step.outs:
-            if made.get(k) != i or find(k) in held_groups:
-                continue
-            n, last_use = arrays[k].nbytes, end[find(k)]
-            fits = [b for b in free if sizes[b] >= n]
-            if fits:
-                block, grow = min(fits, key=sizes.__getitem__), 0
-            elif free:
-                block = max(free, key=sizes.__getitem__)
-                grow = n - sizes[block]
-            else:
-                block, grow = len(sizes), n
-            if grow:
-                live[i : last_use + 1] -= n
-                if sum(sizes) + grow + int(live.max()) > ceiling:  # more storage than it saves
-                    live[i : last_use + 1] += n
-                    continue
-                if block == len(sizes):
-                    sizes.append(n)
-                else:
-                    sizes[block] = n
-            else:
-                live[i : last_use + 1] -= n
-            if block in free:
-                free.remove(block)
-            owner[k] = block
-            releases.setdefault(last_use, []).append(block)
-        free.extend(releases.pop(i, ()))
+    for k, start, stop, n in wanted:
+        idle = [
+            b for b in range(len(sizes)) if sizes[b] >= n and all(e < start or s > stop for s, e in busy[b])
+        ]  # fmt: skip
+        live[start : stop + 1] -= n
+        if idle:
+            block = min(idle, key=sizes.__getitem__)
+        elif sum(sizes) + n + int(live.max()) <= ceiling:
+            block = len(sizes)
+            sizes.append(n)
+            busy.append([])
+        else:  # a block of its own would raise the peak
+            live[start : stop + 1] += n
+            continue
+        busy[block].append((start, stop))
+        owner[k] = block
     storage = [np.empty(n, np.uint8) for n in sizes]
     buffers = {}
     for k, b in owner.items():
