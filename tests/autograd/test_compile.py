@@ -604,3 +604,107 @@ def test_arrays_whose_shape_depends_on_values_get_no_buffer():
         mask = ng.tensor(np.array(m, bool))
         assert step(x, mask).item() == f(x, mask).item()
     assert len(step.programs) == 1 and not step.programs[0].buffers
+
+
+_ZOO = {  # name: (model, a batch, the loss of the model's output)
+    "lstm": (lambda: nn.LSTM(4, 6, batch_first=True), lambda: ng.randn(3, 5, 4), lambda o: o[0].abs().mean()),
+    "gru": (lambda: nn.GRU(4, 6, num_layers=2), lambda: ng.randn(5, 3, 4), lambda o: o[0].pow(2).mean()),
+    "transformer": (
+        lambda: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1),
+        lambda: ng.randn(5, 3, 8),
+        lambda o: o.pow(2).mean(),
+    ),
+    "conv1d_batchnorm_gelu": (
+        lambda: nn.Sequential(
+            nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4), nn.GELU(), nn.Flatten(), nn.Linear(24, 2)
+        ),
+        lambda: ng.randn(4, 3, 8),
+        lambda o: nn.functional.cross_entropy(o, ng.tensor(np.array([0, 1, 1, 0]))),
+    ),
+    "layernorm_silu_nll": (
+        lambda: nn.Sequential(nn.Linear(5, 7), nn.LayerNorm(7), nn.SiLU(), nn.Linear(7, 3), nn.LogSoftmax(1)),
+        lambda: ng.randn(6, 5),
+        lambda o: nn.functional.nll_loss(o, ng.tensor(np.array([0, 1, 2, 0, 1, 2]))),
+    ),
+    "embedding_bce_logits": (
+        lambda: nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 1)),
+        lambda: ng.tensor(np.array([[1, 2, 3], [3, 3, 9]])),
+        lambda o: nn.functional.binary_cross_entropy_with_logits(o, ng.ones(2, 1)),
+    ),
+    "leaky_elu_tanh_mse": (
+        lambda: nn.Sequential(
+            nn.Linear(3, 5), nn.LeakyReLU(0.1), nn.Linear(5, 5), nn.ELU(), nn.Linear(5, 2), nn.Tanh()
+        ),
+        lambda: ng.randn(4, 3),
+        lambda o: nn.functional.mse_loss(o, ng.zeros(4, 2)),
+    ),
+    "conv2d_avgpool_softmax": (
+        lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AvgPool2d(2), nn.Flatten(), nn.Softmax(1)),
+        lambda: ng.randn(2, 1, 4, 4),
+        lambda o: (o * o).sum(),
+    ),
+    "dropout_label_smoothing": (
+        lambda: nn.Sequential(nn.Linear(6, 8), nn.Dropout(0.3), nn.ReLU(), nn.Linear(8, 4)),
+        lambda: ng.randn(5, 6),
+        lambda o: nn.functional.cross_entropy(o, ng.tensor(np.array([0, 1, 2, 3, 0])), label_smoothing=0.1),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ZOO))
+def test_layers_lowered_or_whole_train_bitwise_as_eager(name):
+    # each op lowered into its NumPy calls where it can be, whole where not: Adam on four
+    # batches in turn, with dropout where the model has it, bit for bit as eager mode
+    build, batch, loss_of = _ZOO[name]
+    eager, compiled = twins(build)
+    ng.manual_seed(1)
+    xs = [batch() for _ in range(4)]
+    steps = []
+    for model in (eager, compiled):
+        optimizer = ng.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, model=model, optimizer=optimizer):
+            optimizer.zero_grad()
+            loss = loss_of(model(x))
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        steps.append(step)
+    step_e, step_c = steps[0], ng.compile(steps[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no CompileWarning: nothing runs eagerly)
+        for i in range(6):
+            ng.manual_seed(100 + i)
+            expected = step_e(xs[i % 4]).detach().numpy()
+            ng.manual_seed(100 + i)
+            assert step_c(xs[i % 4]).numpy().tobytes() == expected.tobytes(), i
+    assert_same_state(eager, compiled)
+    assert len(step_c.programs) == 1
+
+
+def test_gradient_clipping_inside_the_step():
+    # clip_grad_norm_ reads each .grad (a new tensor at every step), computes a coefficient
+    # with NumPy and scales the .grad in place: each replay must read, and scale, that step's
+    eager, compiled = twins(lambda: nn.Linear(4, 3))
+    steps = []
+    for model in (eager, compiled):
+        optimizer = ng.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, model=model, optimizer=optimizer):
+            optimizer.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            model.bias.grad.mul_(0.5)
+            optimizer.step()
+            return loss
+
+        steps.append(step)
+    step_e, step_c = steps[0], ng.compile(steps[1])
+    for i in range(5):
+        x = ng.randn(8, 4) * (i + 1)  # growing norms: clipped by another factor each time
+        assert step_c(x).item() == step_e(x).item()
+        for p, q in zip(eager.parameters(), compiled.parameters()):
+            assert p.grad.numpy().tobytes() == q.grad.numpy().tobytes()
+    assert_same_state(eager, compiled)

@@ -656,6 +656,8 @@ class _Recorder:
         self.no_lowering: str | None = None  # why no op is replaced by its NumPy calls (_choose)
         self.forward_of: dict[int, _Step] = {}  # ctx index -> the forward step of that node
         self.lowered_backward: set[int] = set()  # nodes whose lowered backward was recorded
+        # a parameter's .grad read live -> (the parameter, or None, its argument index)
+        self.grad_owner: dict[int, tuple[Tensor, int | None]] = {}
         self.log: list[tuple[str, Any]] | None = [] if log else None
         for i, a in enumerate(inputs):  # array arguments: slots filled from the arguments at replay
             if type(a) is np.ndarray:
@@ -708,6 +710,7 @@ class _Recorder:
             if _GRAD.__get__(owner, Tensor) is t:  # the gradient of a parameter: a new tensor each step
                 step = _Step("read", "Tensor.grad.data", _where(), set(), (k,))
                 step.run = _grad_reader(owner, self.arg_index.get(id(owner)), k)
+                self.grad_owner[id(t)] = (owner, self.arg_index.get(id(owner)))
                 self.add(step)
                 return
         self.p.live_tensors.append(t)
@@ -720,6 +723,15 @@ class _Recorder:
         step = _Step("read", "Tensor.data", _where(), set(), (k,))
         step.run, step.spec = read, (t, k)
         self.add(step)
+
+    def live_tensor(self, t: Tensor) -> Callable[[Any], Tensor]:
+        """How a replay finds the tensor ``t`` stands for: itself, an argument, or (for a
+        parameter's .grad, a new tensor at each step) the parameter's .grad at that time."""
+        if id(t) in self.grad_owner:
+            owner, index = self.grad_owner[id(t)]
+            return lambda inputs: (owner if index is None else inputs[index]).grad
+        index = self.arg_index.get(id(t))
+        return (lambda inputs: t) if index is None else (lambda inputs: inputs[index])
 
     def resolve(self, x: Any) -> Any:
         """An argument as a template: arrays of the step become slot references."""
@@ -1045,11 +1057,10 @@ class _Recorder:
         fill, kw = _filler(template), kw_template
         uses = _refs(template, set()) | _refs(kw_template, set())
         if k is not None and id(t) in self.live:  # a live tensor (parameter, buffer): change it in place
-            target: Any = t if id(t) not in self.arg_index else None
-            index = self.arg_index.get(id(t))
+            live = self.live_tensor(t)
 
             def run(env: list[Any], ctxs: list[Any], inputs: Any) -> None:
-                method(target if index is None else inputs[index], *fill(env), **kw)
+                method(live(inputs), *fill(env), **kw)
 
         elif k is not None:  # an array of the step: change its slot's array in place
 
@@ -1075,11 +1086,10 @@ class _Recorder:
     def set_data(self, t: Tensor, value: Any) -> None:
         """``t.data = value`` on a tensor read live (a manual parameter update)."""
         template = self.resolve(value)
-        index = self.arg_index.get(id(t))
+        live = self.live_tensor(t)
 
         def run(env: list[Any], ctxs: list[Any], inputs: Any) -> None:
-            v = _materialize(template, env)
-            _DATA.__set__(t if index is None else inputs[index], v)
+            _DATA.__set__(live(inputs), _materialize(template, env))
 
         step = _Step("set", "Tensor.data =", _where(), _refs(template, set()), ())
         step.run = run
@@ -2073,6 +2083,17 @@ def _install(rec: _Recorder) -> list[Callable[[], None]]:
             for name in methods:
                 if name in cls.__dict__:
                     patch(cls, name, _live_wrapper(rec, cls.__dict__[name], f"{cls.__name__}.{name}"))
+
+    # NOTE: np.asarray hands back a plain view of a traced array, whose values the recorder
+    # would then bake in (clip_grad_norm_'s norms): backend.asarray keeps it traced
+    asarray = backend.asarray
+
+    def traced_asarray(value: Any, dtype: Any = None, like: Any = None) -> Any:
+        if isinstance(value, _Traced) and not rec.depth:
+            return value if dtype is None or value.dtype == np.dtype(dtype) else value.astype(dtype)
+        return asarray(value, dtype, like)
+
+    patch(backend, "asarray", traced_asarray)
 
     # neograd's generator: each module holding it gets a recording stand-in
     real = _random.default_generator
