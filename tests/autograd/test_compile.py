@@ -708,3 +708,36 @@ def test_gradient_clipping_inside_the_step():
         for p, q in zip(eager.parameters(), compiled.parameters()):
             assert p.grad.numpy().tobytes() == q.grad.numpy().tobytes()
     assert_same_state(eager, compiled)
+
+
+@pytest.mark.parametrize("form", ["assign", "isub_data", "isub", "sub_"])
+def test_manual_parameter_updates_under_no_grad(form):
+    # the in-place forms need no_grad (a leaf that requires grad): the replay keeps it
+    def run(compiled):
+        ng.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+
+        def step(x, y):
+            for p in model.parameters():
+                p.grad = None
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            with ng.no_grad():
+                for p in model.parameters():
+                    if form == "assign":
+                        p.data = p.data - 0.1 * p.grad.data
+                    elif form == "isub_data":
+                        p.data -= 0.1 * p.grad.data
+                    elif form == "isub":
+                        p -= 0.1 * p.grad
+                    else:
+                        p.sub_(p.grad * 0.1)
+            return loss
+
+        fn = ng.compile(step) if compiled else step
+        ng.manual_seed(1)
+        data = [(ng.randn(5, 3), ng.randn(5, 1)) for _ in range(3)]
+        losses = [fn(*data[i % 3]).item() for i in range(6)]
+        return losses, [p.detach().numpy().tobytes() for p in model.parameters()]
+
+    assert run(True) == run(False)

@@ -1079,7 +1079,7 @@ class _Recorder:
         finally:
             self.depth -= 1
         step = _Step("inplace", f"Tensor.{name}", _where(), uses, () if k is None else (k,))
-        step.run = run
+        step.run = run if grad_state.enabled else _without_grad(run)  # (a parameter updated under no_grad)
         self.add(step)
         return result
 
@@ -1366,6 +1366,20 @@ def _forward_kernel(
             ctxs[ctx_index] = ctx
 
     return run
+
+
+def _without_grad(run: Callable[..., None]) -> Callable[..., None]:
+    """A kernel run under no_grad, as it was recorded."""
+
+    def without_grad(env: list[Any], ctxs: list[Any], inputs: Any) -> None:
+        previous = grad_state.enabled
+        grad_state.enabled = False
+        try:
+            run(env, ctxs, inputs)
+        finally:
+            grad_state.enabled = previous
+
+    return without_grad
 
 
 def _node_backward_kernel(
