@@ -591,19 +591,52 @@ def test_an_op_the_tracer_cannot_follow_stays_one_kernel(op):
     assert not any(s.kind == "guard" for s in program.steps)
 
 
-def test_arrays_whose_shape_depends_on_values_get_no_buffer():
-    # x[mask] has as many elements as the mask has True: the arrays computed from it may have
-    # another shape at each replay (a buffer of the captured shape would broadcast a single
-    # element into it, or fail)
-    def f(x, mask):
-        return ((x[mask] * 2.0) + 1.0).sum()
+class _PositiveSum(ng.autograd.Function):
+    """2 x the sum of the positive entries, through x[x > 0]: an array of a size set by values."""
 
-    step = ng.compile(f)
-    x = ng.arange(6, dtype=ng.float32)
-    for m in ([1, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 1]):
-        mask = ng.tensor(np.array(m, bool))
-        assert step(x, mask).item() == f(x, mask).item()
-    assert len(step.programs) == 1 and not step.programs[0].buffers
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x[x > 0] * 2.0).sum()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * 2.0 * (x > 0)
+
+
+def test_arrays_whose_shape_depends_on_values():
+    w = ng.ones(6, requires_grad=True)
+
+    def masked(x, mask):  # in the step itself: it runs eagerly, and says why
+        return ((x * w)[mask] * 2.0 + 1.0).sum()
+
+    def inside(x, mask):  # inside an op: its result's shape is fixed, x[x > 0] inside gets no buffer
+        w.grad = None
+        loss = _PositiveSum.apply(x * w)
+        loss.backward()
+        return loss
+
+    x = ng.arange(-2, 4, dtype=ng.float32)
+    for f in (masked, inside):
+        step = ng.compile(f)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for m in ([1, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 1]):
+                mask = ng.tensor(np.array(m, bool))
+                shift = float(sum(m))  # another number of positive entries each time
+                assert step(x + shift, mask).item() == f(x + shift, mask).item()
+                if f is inside:
+                    got = w.grad.numpy().tobytes()
+                    f(x + shift, mask)
+                    assert got == w.grad.numpy().tobytes()
+        (program,) = step.programs
+        if f is masked:
+            assert "shape that depends on values" in program.eager_reason
+            assert any(issubclass(c.category, ng.CompileWarning) for c in caught)
+        else:
+            assert program.eager_reason is None and not caught
+            assert "_PositiveSum.forward" not in [s.label for s in program.steps]  # lowered
 
 
 _ZOO = {  # name: (model, a batch, the loss of the model's output)

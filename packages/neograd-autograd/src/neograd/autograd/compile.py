@@ -83,7 +83,11 @@ changes, a branch on a Python value. Pass data as tensor arguments. The recorder
   :class:`CompileWarning` saying where (with ``check=True``, a :class:`CompileError`);
 - a branch on a tensor or an array of the step (``if (x.data > 0).all():``, including the
   checks neograd's own code makes): it becomes a guard kernel; if at a replay the branch
-  would go the other way, the replay stops with a :class:`CompileError`.
+  would go the other way, the replay stops with a :class:`CompileError`;
+- an array whose shape depends on values (``x[mask]``, ``nonzero``) that reaches an op,
+  the backward pass, the optimizer or the result (the recording fixes every shape): the
+  step runs eagerly, as for a value read. Inside an op it is fine as long as the op's
+  result keeps its shape (``verify`` tries another mask).
 
 What it does not notice: values that leave its sight as plain arrays (``np.asarray(x.data)``
 gives NumPy a view it does not trace). For those, ``check=True`` runs the eager function
@@ -149,6 +153,8 @@ _ON_DEVICE = "a tensor on {} (compile records CPU tensors only; on a GPU the ste
 
 
 _MISS = object()  # what a replay returns, having done nothing, when one of its guards fails
+
+_VARYING = "{} has a shape that depends on values (a boolean mask, nonzero) ({}); a replay keeps shapes fixed"
 
 
 class CompileError(RuntimeError):
@@ -334,8 +340,11 @@ def _perturbed(a: Any, rng: np.random.Generator) -> Any:
     if a.dtype.kind == "f":  # (uniform float32 noise: 5x cheaper to draw than normal float64)
         noise = rng.random(a.shape, np.float64 if a.dtype == np.float64 else np.float32) * 2 - 1
         return np.asarray(a + noise, a.dtype)  # (0-d: an array, not a scalar)
-    if a.dtype.kind == "b":
-        return rng.random(a.shape) < 0.5
+    if a.dtype.kind == "b":  # (with another count of True, so that a mask's selection changes size)
+        mask = rng.random(a.shape) < 0.5
+        if a.size and mask.sum() == a.sum():
+            mask.flat[0] = not mask.flat[0]
+        return mask
     if a.dtype.kind in "iu" and a.size:
         return rng.permutation(a.ravel()).reshape(a.shape)
     return a.copy()
@@ -658,6 +667,8 @@ class _Recorder:
         self.lowered_backward: set[int] = set()  # nodes whose lowered backward was recorded
         # a parameter's .grad read live -> (the parameter, or None, its argument index)
         self.grad_owner: dict[int, tuple[Tensor, int | None]] = {}
+        # slots whose shape may change with values (x[mask] in the step, and what is made of it)
+        self.varying: set[int] = set()
         self.log: list[tuple[str, Any]] | None = [] if log else None
         for i, a in enumerate(inputs):  # array arguments: slots filled from the arguments at replay
             if type(a) is np.ndarray:
@@ -829,6 +840,8 @@ class _Recorder:
             self.no_lowering = self.no_lowering or reason
 
     def add(self, step: _Step) -> None:
+        if step.kind != "numpy" and step.kind != "guard" and step.uses & self.varying:
+            self.taint(_VARYING.format(f"an argument of {step.label}", step.where))
         self.p.steps.append(step)
         if self.log is not None:  # check=True: what the eager run computed, kernel by kernel
             self.log.append((step.label, self.observe(step)))
@@ -899,6 +912,8 @@ class _Recorder:
             lowered = False
         if not lowered or not isinstance(out, Tensor):
             self.drop_steps(mark)
+        if not lowered and isinstance(out, Tensor):
+            self.check_shape(cls, template, kw_template, pattern, out)
         where = _where()
         if isinstance(out, Tensor):
             raw = _DATA.__get__(out, Tensor)
@@ -931,6 +946,34 @@ class _Recorder:
         self.add(step)
         return out
 
+    def check_shape(self, cls: type, template: Any, kw: Any, pattern: Any, out: Tensor) -> None:
+        """A whole op given a boolean array of the step (a mask): run it again on another mask;
+        if its result's shape changes (x[mask]), the step cannot be replayed (shapes are fixed)."""
+        masks = [k for k in sorted(_refs((template, kw), set())) if self.arrays[k].dtype == np.bool_]
+        if not masks:
+            return
+        env: list[Any] = [None] * self.p.n_slots
+        for k in _refs((template, kw), set()):
+            env[k] = self.arrays[k]
+        rng = np.random.default_rng(0)
+        for k in masks:
+            env[k] = _perturbed(self.arrays[k], rng)
+        state = _random.get_rng_state()
+        self.depth += 1
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ctx = cls()
+                ctx.edges = pattern
+                again = cls.forward(ctx, *_materialize(list(template), env), **_materialize(kw, env))
+        except Exception:
+            return
+        finally:
+            self.depth -= 1
+            _random.set_rng_state(state)
+        if np.shape(again) != out.shape:
+            self.taint(_VARYING.format(f"{cls.__name__}'s result", _where()))
+
     def verify(
         self, cls: type, template: Any, kw: Any, pattern: Any, steps: list[_Step], out: int,
         backward: tuple[list[_Step], Any, tuple[Any, ...]] | None = None,
@@ -959,6 +1002,9 @@ class _Recorder:
                 ctx = cls()
                 ctx.edges = pattern
                 expected = cls.forward(ctx, *_materialize(list(template), env), **_materialize(kw, env))
+                if np.shape(expected) != np.shape(self.arrays[out]):
+                    self.taint(_VARYING.format(f"{cls.__name__}'s result", _where()))
+                    return False
                 _random.set_rng_state(state)
                 for step in steps:
                     step.run(env, None, self.inputs)
@@ -1009,10 +1055,14 @@ class _Recorder:
                     self.taint(f"{label} returned the Python value {result!r} ({where})")
                 return result
         inplace = "out" in kwargs or label in ("ndarray.__setitem__", "ndarray.fill") or result is None
+        uses = _refs(template, set()) | _refs(kw_template, set())
+        if not inplace and not self.lowering:  # (inside an op, verify checks the op's result)
+            masked = label == "ndarray.__getitem__" and any(self.arrays[k].dtype == bool for k in uses)
+            if label in _VALUE_SHAPED or masked or uses & self.varying:
+                self.varying.update(k for k in ks if self.arrays[k].ndim)  # (a 0-d sum of it is fixed)
         if isinstance(result, np.generic):  # NOTE: a 0-d array in the replay too (as its slot is)
             func = _array_result(func)
         run = _numpy_kernel(func, template, kw_template, ks, inplace)
-        uses = _refs(template, set()) | _refs(kw_template, set())
         step = _Step("numpy", label, where, uses, ks)
         step.run = run
         nested = any(type(x) is not _Ref and _has_ref(x) for x in template)
@@ -1785,6 +1835,8 @@ def _capture(
         try:
             result = fn(*args, **kwargs)
             rec.p.result = rec.resolve(result) if _has_tensor(result) else result
+            if _refs(rec.p.result, set()) & rec.varying:
+                rec.taint(_VARYING.format("a result", getattr(fn, "__name__", "?")))
         finally:
             _recorder = None
             for restore in reversed(undo):
