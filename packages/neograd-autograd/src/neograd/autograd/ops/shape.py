@@ -239,7 +239,9 @@ class AddAt(Function):
     @staticmethod
     def forward(ctx: Any, values: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
         ctx.index = index
-        out = (np if type(values) is np.ndarray else backend.array_module(values)).zeros(shape, values.dtype)
+        # NOTE: zeros_like, not zeros: an array made from values, which ng.compile's tracer sees
+        xp = np if type(values) is np.ndarray else backend.array_module(values)
+        out = xp.zeros_like(values, shape=shape)
         if _is_basic(index):
             out[index] = values
         else:
