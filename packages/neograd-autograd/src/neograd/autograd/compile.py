@@ -1355,9 +1355,11 @@ class _Recorder:
                 return grads
             self.drop_steps(mark)
             self.lower_failed = None
-            self.keep_whole(index, f"{type(node).__name__} recorded both ways")
+            self.keep_whole(index, f"{type(node).__name__}'s backward, lowered once, could not be again")
         self.lowering = True
-        gk = g._slot if isinstance(g, _Traced) else None
+        g_arg = _slot_ref(g)
+        if isinstance(g_arg, _Traced):
+            raise TypeError("a gradient made by a call the tracer did not see")
         self.depth += 1
         try:
             grads = backward(ctx, self.unwrap(g))
@@ -1377,7 +1379,6 @@ class _Recorder:
             k = self.new_slot(gi)
             outs.append(k)
             traced.append(self.traced(gi, k))
-        g_arg = g if gk is None else _Ref(gk)
         step = _Step("nodebw", f"{type(node).__name__}.backward", _where(), _refs(g_arg, set()), ())
         step.outs = tuple(k for k in outs if k is not None)
         step.spec = (index, backward, g_arg, tuple(outs), retain)
