@@ -606,25 +606,29 @@ class _PositiveSum(ng.autograd.Function):
 
 
 def test_arrays_whose_shape_depends_on_values():
-    w = ng.ones(6, requires_grad=True)
+    n = 200
+    w = ng.ones(n, requires_grad=True)
 
     def masked(x, mask):  # in the step itself: it runs eagerly, and says why
         return ((x * w)[mask] * 2.0 + 1.0).sum()
 
-    def inside(x, mask):  # inside an op: its result's shape is fixed, x[x > 0] inside gets no buffer
+    def inside(x, mask):  # inside an op: its result's shape is fixed; x[x > 0] inside gets no buffer
         w.grad = None
         loss = _PositiveSum.apply(x * w)
         loss.backward()
         return loss
 
-    x = ng.arange(-2, 4, dtype=ng.float32)
-    for f in (masked, inside):
+    def forward_only(x, mask):  # (x[x > 0] * 2.0 is then at the step's memory peak)
+        return _PositiveSum.apply(x)
+
+    x = ng.arange(-n // 2, n // 2, dtype=ng.float32)
+    for f in (masked, inside, forward_only):
         step = ng.compile(f)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            for m in ([1, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 1]):
-                mask = ng.tensor(np.array(m, bool))
-                shift = float(sum(m))  # another number of positive entries each time
+            for every in (2, 3, 7):  # another number selected each time
+                mask = ng.tensor(np.arange(n) % every == 0)
+                shift = float(10 * every)
                 assert step(x + shift, mask).item() == f(x + shift, mask).item()
                 if f is inside:
                     got = w.grad.numpy().tobytes()
