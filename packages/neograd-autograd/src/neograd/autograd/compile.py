@@ -116,6 +116,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import math
 import operator
@@ -946,6 +947,20 @@ class _Recorder:
         self.add(step)
         return out
 
+    @contextlib.contextmanager
+    def aside(self) -> Any:
+        """Ops run again on other values (check_shape, verify): unrecorded, quietly, leaving
+        neograd's generator as it was; yields its state (to draw the same numbers twice)."""
+        state = _random.get_rng_state()
+        self.depth += 1
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield state
+        finally:
+            self.depth -= 1
+            _random.set_rng_state(state)
+
     def check_shape(self, cls: type, template: Any, kw: Any, pattern: Any, out: Tensor) -> None:
         """A whole op given a boolean array of the step (a mask): run it again on another mask;
         if its result's shape changes (x[mask]), the step cannot be replayed (shapes are fixed)."""
@@ -958,19 +973,11 @@ class _Recorder:
         rng = np.random.default_rng(0)
         for k in masks:
             env[k] = _perturbed(self.arrays[k], rng)
-        state = _random.get_rng_state()
-        self.depth += 1
         try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ctx = cls()
-                ctx.edges = pattern
-                again = cls.forward(ctx, *_materialize(list(template), env), **_materialize(kw, env))
+            with self.aside():
+                _, again = _forward_on(cls, pattern, template, kw, env)
         except Exception:
             return
-        finally:
-            self.depth -= 1
-            _random.set_rng_state(state)
         if np.shape(again) != out.shape:
             self.taint(_VARYING.format(f"{cls.__name__}'s result", _where()))
 
@@ -994,14 +1001,9 @@ class _Recorder:
         for k in wanted:
             if env[k] is None:
                 env[k] = _perturbed(self.arrays[k], rng)
-        state = _random.get_rng_state()
-        self.depth += 1
         try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ctx = cls()
-                ctx.edges = pattern
-                expected = cls.forward(ctx, *_materialize(list(template), env), **_materialize(kw, env))
+            with self.aside() as state:
+                ctx, expected = _forward_on(cls, pattern, template, kw, env)
                 if np.shape(expected) != np.shape(self.arrays[out]):
                     self.taint(_VARYING.format(f"{cls.__name__}'s result", _where()))
                     return False
@@ -1020,9 +1022,6 @@ class _Recorder:
                 return len(grads) == len(recorded) and all(_same(x, y) for x, y in zip(recorded, grads))
         except Exception:  # (an op that refuses other values stays one kernel)
             return False
-        finally:
-            self.depth -= 1
-            _random.set_rng_state(state)
 
     def fresh_copy(self, array: np.ndarray, value: np.ndarray) -> None:
         k = self.new_slot(array)
@@ -1431,6 +1430,13 @@ def _without_grad(run: Callable[..., None]) -> Callable[..., None]:
             grad_state.enabled = previous
 
     return without_grad
+
+
+def _forward_on(cls: type, pattern: Any, template: Any, kw: Any, env: list[Any]) -> tuple[Any, Any]:
+    """An op's forward on a fresh ctx, its arguments taken from ``env``: (ctx, result)."""
+    ctx = cls()
+    ctx.edges = pattern
+    return ctx, cls.forward(ctx, *_materialize(list(template), env), **_materialize(kw, env))
 
 
 def _node_backward_kernel(
